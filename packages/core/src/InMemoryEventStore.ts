@@ -1,0 +1,190 @@
+/**
+ * An in-memory `EventStore` and `EventFeed` with the same semantics as the
+ * real backends: atomic appends checked against the expected version, per
+ * stream contiguous versions, per partition contiguous positions in commit
+ * order, sharded categories and the same limits. Use it in your own tests and
+ * examples; state lives as long as the Layer.
+ *
+ * By default the limits match `@eventable/table-storage` (49 events per append,
+ * 1 MiB per event, 4 MiB per append), so a test on this store rejects what
+ * production would reject.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { InMemoryEventStore } from "@eventable/core"
+ *
+ * const TestStore = InMemoryEventStore.layer({ shards: { user: 4 } })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Stream } from "effect"
+import * as AppendRequest from "./AppendRequest.ts"
+import * as EventData from "./EventData.ts"
+import { EventFeed, type PartitionFilter } from "./EventFeed.ts"
+import { type AppendResult, EventStore, type StoreLimits } from "./EventStore.ts"
+import { ConcurrencyConflict } from "./EventStoreError.ts"
+import * as ExpectedVersion from "./ExpectedVersion.ts"
+import * as Partition from "./Partition.ts"
+import type { StoredEvent } from "./StoredEvent.ts"
+import type { StreamId } from "./StreamId.ts"
+
+/**
+ * Options of the in-memory store.
+ *
+ * @since 0.1.0
+ */
+export interface Options {
+  /** Shard counts per category (default 1). Fixed for a tenant's category once it has events. */
+  readonly shards?: { readonly [category: string]: number }
+  /** Overrides of {@link defaultLimits}. */
+  readonly limits?: Partial<StoreLimits>
+}
+
+/**
+ * The default limits, the same as Azure Table Storage's.
+ *
+ * @since 0.1.0
+ */
+export const defaultLimits: StoreLimits = {
+  maxEventsPerAppend: 49,
+  maxEventSize: 1_048_576,
+  maxAppendSize: 4_194_304,
+  sizeUnit: "bytes (UTF-16)"
+}
+
+interface PartitionLog {
+  readonly partition: Partition.Partition
+  readonly events: Array<StoredEvent>
+}
+
+const streamKey = (streamId: StreamId): string => `${streamId.tenant}\u0000${streamId.category}\u0000${streamId.id}`
+const categoryKey = (tenant: string, category: string): string => `${tenant}\u0000${category}`
+
+/**
+ * Builds the two services over one shared in-memory state.
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<{
+  readonly store: EventStore["Service"]
+  readonly feed: EventFeed["Service"]
+}> =>
+  Effect.suspend(() => {
+    for (const [category, shards] of Object.entries(options.shards ?? {})) {
+      if (!Number.isInteger(shards) || shards < 1 || shards > Partition.maxShards) {
+        return Effect.die(
+          new RangeError(
+            `shards for category ${category} must be an integer in 1..${Partition.maxShards}, got ${shards}`
+          )
+        )
+      }
+    }
+    const limits: StoreLimits = { ...defaultLimits, ...options.limits }
+    const streams = new Map<string, Array<StoredEvent>>()
+    const logs = new Map<string, PartitionLog>()
+    const registry = new Map<string, { readonly tenant: string; readonly category: string; readonly shards: number }>()
+
+    const shardsOf = (tenant: string, category: string): number =>
+      registry.get(categoryKey(tenant, category))?.shards ?? options.shards?.[category] ?? 1
+
+    const partitionOf = (streamId: StreamId): Partition.Partition =>
+      Partition.make(
+        streamId.tenant,
+        streamId.category,
+        Partition.shardOf(streamId.id, shardsOf(streamId.tenant, streamId.category))
+      )
+
+    const measure: AppendRequest.Measure = { event: EventData.utf16Bytes }
+
+    const append: EventStore["Service"]["append"] = (streamId, events, expected) =>
+      AppendRequest.validate(streamId, events, expected, limits, measure).pipe(
+        Effect.flatMap(() =>
+          Effect.suspend((): Effect.Effect<AppendResult, ConcurrencyConflict> => {
+            // Runs without yielding: the check and the write are one atomic step.
+            const stream = streams.get(streamKey(streamId)) ?? []
+            const actual = stream.length
+            if (!ExpectedVersion.matches(expected, actual)) {
+              return Effect.fail(new ConcurrencyConflict({ streamId, expected, actual }))
+            }
+            const partition = partitionOf(streamId)
+            if (events.length === 0) return Effect.succeed({ version: actual, partition, positions: [] })
+            const cKey = categoryKey(streamId.tenant, streamId.category)
+            if (!registry.has(cKey)) {
+              registry.set(cKey, {
+                tenant: streamId.tenant,
+                category: streamId.category,
+                shards: shardsOf(streamId.tenant, streamId.category)
+              })
+            }
+            const pKey = Partition.key(partition)
+            const log = logs.get(pKey) ?? { partition, events: [] }
+            const positions: Array<number> = []
+            events.forEach((event, index) => {
+              const stored: StoredEvent = {
+                type: event.type,
+                data: event.data,
+                metadata: event.metadata,
+                streamId,
+                version: actual + index + 1,
+                partition,
+                position: log.events.length + 1
+              }
+              stream.push(stored)
+              log.events.push(stored)
+              positions.push(stored.position)
+            })
+            streams.set(streamKey(streamId), stream)
+            logs.set(pKey, log)
+            return Effect.succeed({ version: stream.length, partition, positions })
+          })
+        )
+      )
+
+    const readStream: EventStore["Service"]["readStream"] = (streamId, readOptions = {}) =>
+      Stream.suspend(() => {
+        const from = Math.max(1, Math.floor(readOptions.from ?? 1))
+        return Stream.fromIterable((streams.get(streamKey(streamId)) ?? []).slice(from - 1))
+      })
+
+    const partitions = (filter: PartitionFilter = {}) =>
+      Effect.sync(() => {
+        const result: Array<Partition.Partition> = []
+        for (const entry of registry.values()) {
+          if (filter.tenant !== undefined && filter.tenant !== entry.tenant) continue
+          if (filter.category !== undefined && filter.category !== entry.category) continue
+          for (let shard = 0; shard < entry.shards; shard++) {
+            result.push(Partition.make(entry.tenant, entry.category, shard))
+          }
+        }
+        return result.sort((a, b) => Partition.key(a).localeCompare(Partition.key(b)))
+      })
+
+    const read = (partition: Partition.Partition, after: number, limit: number) =>
+      Effect.sync(() => {
+        const events = logs.get(Partition.key(partition))?.events ?? []
+        const start = Math.max(0, Math.floor(after))
+        return events.slice(start, start + Math.max(0, Math.floor(limit)))
+      })
+
+    const head = (partition: Partition.Partition) =>
+      Effect.sync(() => logs.get(Partition.key(partition))?.events.length ?? 0)
+
+    return Effect.succeed({
+      store: EventStore.of({ append, readStream, limits }),
+      feed: EventFeed.of({ partitions, read, head })
+    })
+  })
+
+/**
+ * A Layer with an in-memory `EventStore` and its `EventFeed`, sharing one state.
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: Options = {}): Layer.Layer<EventStore | EventFeed> =>
+  Layer.effectContext(
+    Effect.map(make(options), ({ feed, store }) => Context.make(EventStore, store).pipe(Context.add(EventFeed, feed)))
+  )

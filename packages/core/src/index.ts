@@ -1,0 +1,22 @@
+/**
+ * @eventable/core: deciders, events, the event store and feed ports, the
+ * command handler, and an in-memory store.
+ *
+ * @since 0.1.0
+ */
+
+export * as AppendRequest from "./AppendRequest.ts"
+export * as CommandHandler from "./CommandHandler.ts"
+export * as Decider from "./Decider.ts"
+export * as EventCodec from "./EventCodec.ts"
+export * as EventData from "./EventData.ts"
+export { EventFeed, type PartitionFilter } from "./EventFeed.ts"
+export * as EventMetadata from "./EventMetadata.ts"
+export { type AppendResult, EventStore, type ReadStreamOptions, type StoreLimits } from "./EventStore.ts"
+export * from "./EventStoreError.ts"
+export * as ExpectedVersion from "./ExpectedVersion.ts"
+export * as InMemoryEventStore from "./InMemoryEventStore.ts"
+export * as Partition from "./Partition.ts"
+export type { RecordedEvent } from "./RecordedEvent.ts"
+export type { StoredEvent } from "./StoredEvent.ts"
+export * as StreamId from "./StreamId.ts"

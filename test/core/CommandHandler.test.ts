@@ -1,0 +1,290 @@
+import { assert, describe, it } from "@effect/vitest"
+import {
+  CommandHandler,
+  Decider,
+  EventCodec,
+  EventMetadata,
+  EventStore,
+  ExpectedVersion,
+  InMemoryEventStore,
+  StreamId
+} from "@eventable/core"
+import { Effect, Layer, Result, Schedule, Schema, Stream } from "effect"
+
+// A small account domain ------------------------------------------------------
+
+class Opened extends Schema.TaggedClass<Opened>()("Opened", { owner: Schema.String }) {}
+class Deposited extends Schema.TaggedClass<Deposited>()("Deposited", { amount: Schema.Number }) {}
+const AccountEvent = Schema.Union([Opened, Deposited])
+type AccountEvent = typeof AccountEvent.Type
+
+type AccountCommand =
+  | { readonly _tag: "Open"; readonly owner: string }
+  | { readonly _tag: "Deposit"; readonly amount: number }
+  | { readonly _tag: "Touch" }
+
+class NotOpen extends Schema.TaggedError<NotOpen>()("NotOpen", {}) {}
+class NonPositiveAmount extends Schema.TaggedError<NonPositiveAmount>()("NonPositiveAmount", {
+  amount: Schema.Number
+}) {}
+
+let decisions = 0
+const account = Decider.make<
+  AccountCommand,
+  AccountEvent,
+  { readonly open: boolean; readonly balance: number },
+  NotOpen | NonPositiveAmount
+>({
+  initialState: { open: false, balance: 0 },
+  evolve: (state, event) =>
+    event._tag === "Opened" ? { ...state, open: true } : { ...state, balance: state.balance + event.amount },
+  decide: (command, state) =>
+    Effect.suspend((): Effect.Effect<ReadonlyArray<AccountEvent>, NotOpen | NonPositiveAmount> => {
+      decisions++
+      switch (command._tag) {
+        case "Open":
+          return Effect.succeed([new Opened({ owner: command.owner })])
+        case "Deposit":
+          if (!state.open) return Effect.fail(new NotOpen())
+          if (command.amount <= 0) return Effect.fail(new NonPositiveAmount({ amount: command.amount }))
+          return Effect.succeed([new Deposited({ amount: command.amount })])
+        case "Touch":
+          return Effect.succeed([])
+      }
+    })
+})
+const codec = EventCodec.make(AccountEvent)
+const accounts = CommandHandler.make({ category: "account", decider: account, codec, retry: Schedule.recurs(3) })
+const target = { tenant: "bank", id: "acc-1" }
+const open = { _tag: "Open", owner: "ada" } as const
+const deposit = (amount: number) => ({ _tag: "Deposit", amount }) as const
+
+/** An in-memory store where another writer appends to an existing stream just before our first `rivals` appends to it. */
+const withRival = (rivals: number) =>
+  Layer.effect(
+    EventStore,
+    Effect.gen(function* () {
+      const { store } = yield* InMemoryEventStore.make()
+      let remaining = rivals
+      const rival = Result.getOrThrow(codec.encode(new Deposited({ amount: 1000 })))
+      return EventStore.of({
+        ...store,
+        append: (streamId, events, expected) =>
+          Effect.gen(function* () {
+            if (events.length > 0 && expected._tag === "Exact" && expected.version > 0 && remaining-- > 0) {
+              const metadata = yield* EventMetadata.make()
+              yield* Effect.orDie(store.append(streamId, [{ ...rival, metadata }], ExpectedVersion.any))
+            }
+            return yield* store.append(streamId, events, expected)
+          })
+      })
+    })
+  )
+
+const storedEvents = (tenant: string, id: string) =>
+  Effect.gen(function* () {
+    const store = yield* EventStore
+    const streamId = yield* StreamId.make({ tenant, category: "account", id })
+    return yield* Stream.runCollect(store.readStream(streamId))
+  })
+
+describe("CommandHandler", () => {
+  it.effect("given a new stream, when a command is executed, then its events are appended and the state returned", () =>
+    Effect.gen(function* () {
+      const result = yield* accounts.execute(target, open)
+
+      assert.strictEqual(result.version, 1)
+      assert.deepStrictEqual(result.state, { open: true, balance: 0 })
+      assert.strictEqual(result.events.length, 1)
+      assert.deepStrictEqual(result.events[0]!.event, new Opened({ owner: "ada" }))
+      assert.strictEqual(result.events[0]!.version, 1)
+      assert.strictEqual(result.events[0]!.position, 1)
+      assert.strictEqual((yield* storedEvents("bank", "acc-1")).length, 1)
+    }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect("given an existing stream, when commands are executed, then the state folds every event", () =>
+    Effect.gen(function* () {
+      yield* accounts.create(target, open)
+      yield* accounts.update(target, deposit(10))
+      const result = yield* accounts.update(target, deposit(5))
+      const loaded = yield* accounts.load(target)
+
+      assert.strictEqual(result.version, 3)
+      assert.deepStrictEqual(result.state, { open: true, balance: 15 })
+      assert.deepStrictEqual(loaded, { streamId: result.streamId, state: result.state, version: 3 })
+    }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect("given an existing stream, when create runs, then StreamAlreadyExists and nothing is written", () =>
+    Effect.gen(function* () {
+      yield* accounts.create(target, open)
+      const error = yield* Effect.flip(accounts.create(target, open))
+
+      assert.strictEqual(error._tag, "StreamAlreadyExists")
+      assert.strictEqual((yield* storedEvents("bank", "acc-1")).length, 1)
+    }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect("given no stream, when update runs, then StreamNotFound and the decider is not consulted", () =>
+    Effect.gen(function* () {
+      const before = decisions
+      const error = yield* Effect.flip(accounts.update(target, deposit(1)))
+
+      assert.strictEqual(error._tag, "StreamNotFound")
+      assert.strictEqual(decisions, before)
+    }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect(
+    "given a domain rule, when it is broken, then the domain error reaches the caller and nothing is written",
+    () =>
+      Effect.gen(function* () {
+        yield* accounts.create(target, open)
+        const error = yield* Effect.flip(accounts.update(target, deposit(-5)))
+
+        assert.deepStrictEqual(error, new NonPositiveAmount({ amount: -5 }))
+        assert.strictEqual((yield* storedEvents("bank", "acc-1")).length, 1)
+      }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect("given a command that decides nothing, when executed, then nothing is written and the version stays", () =>
+    Effect.gen(function* () {
+      yield* accounts.create(target, open)
+      const result = yield* accounts.update(target, { _tag: "Touch" })
+
+      assert.deepStrictEqual(result.events, [])
+      assert.strictEqual(result.version, 1)
+      assert.strictEqual((yield* storedEvents("bank", "acc-1")).length, 1)
+    }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect("given correlation, causation and custom metadata, when executed, then every new event carries them", () =>
+    Effect.gen(function* () {
+      yield* accounts.create(target, open, { correlationId: "req-9", causationId: "cmd-9", custom: { user: "ada" } })
+      const [stored] = yield* storedEvents("bank", "acc-1")
+
+      assert.strictEqual(stored!.metadata.correlationId, "req-9")
+      assert.strictEqual(stored!.metadata.causationId, "cmd-9")
+      assert.deepStrictEqual(stored!.metadata.custom, { user: "ada" })
+      assert.match(stored!.metadata.eventId, /^[0-9a-f-]{36}$/)
+    }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect(
+    "given a rival writer, when the append conflicts, then the handler reloads, decides again and succeeds",
+    () =>
+      Effect.gen(function* () {
+        yield* accounts.create(target, open)
+        const before = decisions
+
+        const result = yield* accounts.update(target, deposit(5))
+
+        assert.strictEqual(decisions - before, 2, "decided once, conflicted, decided again")
+        assert.strictEqual(result.version, 3)
+        assert.deepStrictEqual(result.state, { open: true, balance: 1005 })
+      }).pipe(Effect.provide(withRival(1)))
+  )
+
+  it.effect("given rivals that always win, when retries run out, then the ConcurrencyConflict reaches the caller", () =>
+    Effect.gen(function* () {
+      yield* accounts.create(target, open)
+      const before = decisions
+
+      const error = yield* Effect.flip(accounts.update(target, deposit(5)))
+
+      assert.strictEqual(error._tag, "ConcurrencyConflict")
+      assert.strictEqual(decisions - before, 4, "one attempt and three retries")
+    }).pipe(Effect.provide(withRival(100)))
+  )
+
+  it.effect(
+    "given a caller's expected version that is stale, when executed, then ConcurrencyConflict without retrying",
+    () =>
+      Effect.gen(function* () {
+        yield* accounts.create(target, open)
+        yield* accounts.update(target, deposit(1))
+        const before = decisions
+
+        const error = yield* Effect.flip(accounts.update(target, deposit(5), { expectedVersion: 1 }))
+
+        assert.strictEqual(error._tag, "ConcurrencyConflict")
+        if (error._tag === "ConcurrencyConflict") {
+          assert.deepStrictEqual(error.expected, ExpectedVersion.exact(1))
+          assert.strictEqual(error.actual, 2)
+        }
+        assert.strictEqual(decisions, before, "the decider never ran")
+      }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect("given a caller's expected version and a rival, when the append conflicts, then it is not retried", () =>
+    Effect.gen(function* () {
+      yield* accounts.create(target, open)
+      const before = decisions
+      const error = yield* Effect.flip(accounts.update(target, deposit(5), { expectedVersion: 1 }))
+
+      assert.strictEqual(error._tag, "ConcurrencyConflict")
+      assert.strictEqual(decisions - before, 1)
+    }).pipe(Effect.provide(withRival(1)))
+  )
+
+  it.effect("given a matching expected version, when executed, then it succeeds", () =>
+    Effect.gen(function* () {
+      yield* accounts.create(target, open)
+      const result = yield* accounts.update(target, deposit(2), { expectedVersion: 1 })
+      assert.strictEqual(result.version, 2)
+    }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect("given an invalid id, when executed, then InvalidStreamId", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(accounts.execute({ tenant: "bank", id: "" }, open))
+      assert.strictEqual(error._tag, "InvalidStreamId")
+    }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect("given a stored event the schema no longer accepts, when loaded, then CorruptEvent names it", () =>
+    Effect.gen(function* () {
+      const store = yield* EventStore
+      const streamId = yield* StreamId.make({ tenant: "bank", category: "account", id: "acc-1" })
+      const metadata = yield* EventMetadata.make()
+      yield* store.append(
+        streamId,
+        [
+          { type: "Opened", data: JSON.stringify({ owner: "ada" }), metadata },
+          { type: "Deposited", data: JSON.stringify({ amount: "ten" }), metadata }
+        ],
+        ExpectedVersion.noStream
+      )
+
+      const error = yield* Effect.flip(accounts.update(target, deposit(1)))
+
+      assert.strictEqual(error._tag, "CorruptEvent")
+      if (error._tag === "CorruptEvent") {
+        assert.strictEqual(error.stream, "bank/account/acc-1")
+        assert.strictEqual(error.version, 2)
+        assert.strictEqual(error.type, "Deposited")
+        assert.include(error.reason, "amount")
+      }
+    }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect(
+    "given more new events than one append holds, when executed, then TooManyEvents and nothing is written",
+    () =>
+      Effect.gen(function* () {
+        const many = CommandHandler.make({
+          category: "account",
+          codec,
+          decider: Decider.make<number, AccountEvent, number>({
+            initialState: 0,
+            evolve: (n) => n + 1,
+            decide: (count) => Effect.succeed(Array.from({ length: count }, () => new Deposited({ amount: 1 })))
+          })
+        })
+        const error = yield* Effect.flip(many.execute(target, 50))
+        assert.strictEqual(error._tag, "TooManyEvents")
+        assert.strictEqual((yield* storedEvents("bank", "acc-1")).length, 0)
+      }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+})
