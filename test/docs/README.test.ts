@@ -1,0 +1,20 @@
+import { readFileSync } from "node:fs"
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { program } from "../../docs/examples/quickstart.ts"
+
+const read = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8")
+
+describe("README", () => {
+  it("given the quick-start example, when compared with the README, then the README shows it verbatim", () => {
+    const readme = read("../../README.md")
+    const example = read("../../docs/examples/quickstart.ts")
+    assert.include(readme, "```ts\n" + example + "```")
+  })
+
+  it.effect("given the quick-start example, when run, then it does what the README says", () =>
+    Effect.gen(function* () {
+      assert.deepStrictEqual(yield* program, { balance: 70, version: 2 })
+    })
+  )
+})
