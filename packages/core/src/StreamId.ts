@@ -22,7 +22,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema } from "effect"
+import { Effect, Result, Schema } from "effect"
 
 /**
  * The longest tenant, in UTF-16 code units.
@@ -133,6 +133,23 @@ export class InvalidStreamId extends Schema.TaggedError<InvalidStreamId>()("Inva
 const shorten = (value: string): string => (value.length > 80 ? `${value.slice(0, 80)}…` : value)
 
 /**
+ * Validates the parts and builds a stream id, synchronously.
+ *
+ * @since 0.1.0
+ */
+export const validate = (parts: {
+  readonly tenant: string
+  readonly category: string
+  readonly id: string
+}): Result.Result<StreamId, InvalidStreamId> => {
+  for (const part of ["tenant", "category", "id"] as const) {
+    const reason = problem(part, parts[part])
+    if (reason !== undefined) return Result.fail(new InvalidStreamId({ part, value: shorten(parts[part]), reason }))
+  }
+  return Result.succeed(unsafeBrand(parts.tenant, parts.category, parts.id))
+}
+
+/**
  * Validates the parts and builds a stream id.
  *
  * @since 0.1.0
@@ -141,15 +158,7 @@ export const make = (parts: {
   readonly tenant: string
   readonly category: string
   readonly id: string
-}): Effect.Effect<StreamId, InvalidStreamId> => {
-  for (const part of ["tenant", "category", "id"] as const) {
-    const reason = problem(part, parts[part])
-    if (reason !== undefined) {
-      return Effect.fail(new InvalidStreamId({ part, value: shorten(parts[part]), reason }))
-    }
-  }
-  return Effect.succeed(unsafeBrand(parts.tenant, parts.category, parts.id))
-}
+}): Effect.Effect<StreamId, InvalidStreamId> => Effect.fromResult(validate(parts))
 
 // The only place a StreamId is minted without decoding: every caller has validated the parts.
 const unsafeBrand = (tenant: string, category: string, id: string): StreamId => ({ tenant, category, id }) as StreamId
