@@ -5,5 +5,6 @@
  * @since 0.1.0
  */
 
+export { Azurite, AzuriteError, type AzuriteInstance, type Options as AzuriteOptions } from "./Azurite.ts"
 export * as DeciderSpecification from "./DeciderSpecification.ts"
 export * as EventStoreConformance from "./EventStoreConformance.ts"
