@@ -9,7 +9,7 @@ describe("README", () => {
   it("given the quick-start example, when compared with the README, then the README shows it verbatim", () => {
     const readme = read("../../README.md")
     const example = read("../../docs/examples/quickstart.ts")
-    assert.include(readme, "```ts\n" + example + "```")
+    assert.include(readme, `\`\`\`ts\n${example}\`\`\``)
   })
 
   it.effect("given the quick-start example, when run, then it does what the README says", () =>

@@ -1,0 +1,313 @@
+/**
+ * How an event becomes table rows and back. Every event is written twice in
+ * the same transaction: an **event row** keyed by stream and version (for
+ * loading a stream by key range) and a **feed row** keyed by position (for
+ * consumers). Both carry the full payload, so neither read needs a second
+ * lookup.
+ *
+ * Payloads longer than one string property (32,768 UTF-16 units) are split
+ * across `d0`, `d1`, … (never inside a surrogate pair) with their count in
+ * `chunks`, up to Azure's 1 MiB entity size. Numbers that can outgrow Int32
+ * (versions, positions) are stored as decimal strings.
+ *
+ * @since 0.1.0
+ */
+import {
+  CorruptEvent,
+  type EventData,
+  type EventMetadata,
+  type Partition,
+  type StoredEvent,
+  StreamId
+} from "@eventable/core"
+import { DateTime, Result } from "effect"
+import * as TableKeys from "./TableKeys.ts"
+import type { Entity } from "./TableStorageClient.ts"
+
+/**
+ * The most UTF-16 code units in one string property.
+ *
+ * @since 0.1.0
+ */
+export const maxPropertyLength = 32_768
+
+/**
+ * Azure's limit on one entity, in bytes as Azure counts them.
+ *
+ * @since 0.1.0
+ */
+export const maxEntityBytes = 1_048_576
+
+/**
+ * Azure's limit on one transaction's request body, in bytes.
+ *
+ * @since 0.1.0
+ */
+export const maxTransactionBytes = 4_194_304
+
+/**
+ * The most operations in one transaction.
+ *
+ * @since 0.1.0
+ */
+export const maxTransactionOperations = 100
+
+/**
+ * Framing of one operation in a transaction body (boundary, request line,
+ * headers), with room to spare; measured at about 400 bytes.
+ *
+ * @since 0.1.0
+ */
+export const operationOverheadBytes = 700
+
+/**
+ * A row to write: keys plus properties.
+ *
+ * @since 0.1.0
+ */
+export type Row = Record<string, string | number> & { partitionKey: string; rowKey: string }
+
+/**
+ * An event ready to be written, once its position is known.
+ *
+ * @since 0.1.0
+ */
+export interface PreparedEvent {
+  readonly event: EventData.EventData
+  readonly eventRow: (partitionKey: string, version: number, position: number) => Row
+  readonly feedRow: (partitionKey: string, version: number, position: number) => Row
+  /** The larger of its two rows, in bytes as Azure counts entity size. */
+  readonly entityBytes: number
+  /** What its two rows add to a transaction's request body, at most. */
+  readonly requestBytes: number
+}
+
+const utf8 = (text: string): number => Buffer.byteLength(text, "utf8")
+
+/** Splits a string into chunks of at most `maxPropertyLength` units, never inside a surrogate pair. */
+export const chunk = (data: string): Array<string> => {
+  const chunks: Array<string> = []
+  let start = 0
+  while (start < data.length) {
+    let end = Math.min(start + maxPropertyLength, data.length)
+    const last = data.charCodeAt(end - 1)
+    if (end < data.length && last >= 0xd800 && last <= 0xdbff) end--
+    chunks.push(data.slice(start, end))
+    start = end
+  }
+  return chunks.length === 0 ? [""] : chunks
+}
+
+/** Azure's size of one property: 8 bytes + the name in UTF-16 + the value. */
+const propertyBytes = (name: string, value: string | number): number =>
+  8 + name.length * 2 + (typeof value === "string" ? 4 + value.length * 2 : 8)
+
+const payload = (event: EventData.EventData): Record<string, string | number> => {
+  const m = event.metadata
+  const props: Record<string, string | number> = {
+    type: event.type,
+    eventId: m.eventId,
+    occurredAt: DateTime.formatIso(m.occurredAt)
+  }
+  if (m.correlationId !== undefined) props.correlationId = m.correlationId
+  if (m.causationId !== undefined) props.causationId = m.causationId
+  if (m.custom !== undefined) props.custom = JSON.stringify(m.custom)
+  const chunks = chunk(event.data)
+  props.chunks = chunks.length
+  chunks.forEach((part, index) => {
+    props[`d${index}`] = part
+  })
+  return props
+}
+
+/**
+ * Prepares an event of `streamId` for writing, at whatever version and
+ * position it gets. Sizes assume the widest version and position, and the
+ * stream's partition key (whose length does not depend on the shard).
+ *
+ * @since 0.1.0
+ */
+export const prepare = (streamId: StreamId.StreamId, event: EventData.EventData): PreparedEvent => {
+  const partitionKey = TableKeys.partitionKey(streamId.tenant, streamId.category, 0)
+  const props = payload(event)
+  const widestRowKey = TableKeys.streamRow(streamId.id, TableKeys.maxVersion)
+  const widestVersion = String(TableKeys.maxVersion)
+  const widestPosition = String(TableKeys.maxPosition)
+  let payloadBytes = 0
+  for (const [name, value] of Object.entries(props)) payloadBytes += propertyBytes(name, value)
+  const keyBytes = 4 + partitionKey.length * 2
+  const eventRowBytes = keyBytes + widestRowKey.length * 2 + payloadBytes + propertyBytes("position", widestPosition)
+  const feedRowBytes =
+    keyBytes +
+    TableKeys.feedRow(TableKeys.maxPosition).length * 2 +
+    payloadBytes +
+    propertyBytes("stream", streamId.id) +
+    propertyBytes("version", widestVersion)
+  const payloadJson = utf8(JSON.stringify(props))
+  const keysOnTheWire = 3 * (utf8(partitionKey) + utf8(widestRowKey) + utf8(streamId.id)) + 2 * 64
+  return {
+    event,
+    eventRow: (pk, version, position) => ({
+      ...props,
+      partitionKey: pk,
+      rowKey: TableKeys.streamRow(streamId.id, version),
+      position: String(position)
+    }),
+    feedRow: (pk, version, position) => ({
+      ...props,
+      partitionKey: pk,
+      rowKey: TableKeys.feedRow(position),
+      stream: streamId.id,
+      version: String(version)
+    }),
+    entityBytes: Math.max(eventRowBytes, feedRowBytes),
+    requestBytes: 2 * (payloadJson + operationOverheadBytes) + keysOnTheWire
+  }
+}
+
+/**
+ * What a row that holds only a few short values adds to a request (stream
+ * header, partition head), at most.
+ *
+ * @since 0.1.0
+ */
+export const smallRowRequestBytes = (partitionKey: string, rowKey: string): number =>
+  operationOverheadBytes + 128 + 4 * (utf8(partitionKey) + utf8(rowKey))
+
+// Reading -------------------------------------------------------------------------
+
+type Fields = Record<string, unknown>
+
+const text = (entity: Fields, name: string): string | undefined => {
+  const value = entity[name]
+  return typeof value === "string" ? value : undefined
+}
+
+/**
+ * Reads a decimal string property (versions, positions).
+ *
+ * @since 0.1.0
+ */
+export const count = (entity: Fields, name: string): number | undefined => {
+  const value = entity[name]
+  if (typeof value === "number") return Number.isSafeInteger(value) && value >= 0 ? value : undefined
+  if (typeof value !== "string" || !/^\d{1,16}$/.test(value)) return undefined
+  const n = Number(value)
+  return Number.isSafeInteger(n) ? n : undefined
+}
+
+const parseJson = (json: string): unknown => {
+  try {
+    return JSON.parse(json)
+  } catch {
+    return undefined
+  }
+}
+
+const isStringRecord = (value: unknown): value is Record<string, string> =>
+  typeof value === "object" &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.values(value).every((field) => typeof field === "string")
+
+const readPayload = (
+  entity: Fields
+): Result.Result<
+  { readonly type: string; readonly data: string; readonly metadata: EventMetadata.EventMetadata },
+  string
+> => {
+  const type = text(entity, "type")
+  if (type === undefined || type.length === 0) return Result.fail("the row has no event type")
+  const eventId = text(entity, "eventId")
+  if (eventId === undefined || eventId.length === 0) return Result.fail("the row has no event id")
+  const occurredAtText = text(entity, "occurredAt")
+  const occurredAtMillis = occurredAtText === undefined ? Number.NaN : Date.parse(occurredAtText)
+  if (!Number.isFinite(occurredAtMillis)) return Result.fail("the row has no valid occurredAt")
+  const chunks = entity.chunks
+  if (typeof chunks !== "number" || !Number.isInteger(chunks) || chunks < 1 || chunks > 252) {
+    return Result.fail("the row has no valid chunk count")
+  }
+  let data = ""
+  for (let index = 0; index < chunks; index++) {
+    const part = text(entity, `d${index}`)
+    if (part === undefined) return Result.fail(`the row is missing data chunk d${index} of ${chunks}`)
+    data += part
+  }
+  let custom: Record<string, string> | undefined
+  const customText = text(entity, "custom")
+  if (customText !== undefined) {
+    const parsed = parseJson(customText)
+    if (!isStringRecord(parsed)) return Result.fail("the row's custom metadata is not a JSON object of strings")
+    custom = parsed
+  }
+  const correlationId = text(entity, "correlationId")
+  const causationId = text(entity, "causationId")
+  const metadata: EventMetadata.EventMetadata = {
+    eventId,
+    occurredAt: DateTime.makeUnsafe(occurredAtMillis),
+    ...(correlationId === undefined ? {} : { correlationId }),
+    ...(causationId === undefined ? {} : { causationId }),
+    ...(custom === undefined ? {} : { custom })
+  }
+  return Result.succeed({ type, data, metadata })
+}
+
+/**
+ * Reads an event row of `streamId` back into a stored event.
+ *
+ * @since 0.1.0
+ */
+export const readEventRow = (
+  entity: Entity,
+  streamId: StreamId.StreamId,
+  partition: Partition.Partition
+): Result.Result<StoredEvent, CorruptEvent> => {
+  const parsed = TableKeys.parseStreamRow(entity.rowKey ?? "")
+  const version = parsed?.version ?? -1
+  const fail = (reason: string) =>
+    Result.fail(
+      new CorruptEvent({
+        stream: StreamId.format(streamId),
+        version,
+        type: text(entity, "type") ?? "(unknown)",
+        reason
+      })
+    )
+  if (parsed === undefined || parsed.id !== streamId.id) return fail(`unexpected row key ${entity.rowKey}`)
+  const position = count(entity, "position")
+  if (position === undefined || position < 1) return fail("the row has no valid position")
+  const read = readPayload(entity)
+  if (Result.isFailure(read)) return fail(read.failure)
+  return Result.succeed({ ...read.success, streamId, version, partition, position })
+}
+
+/**
+ * Reads a feed row of `partition` back into a stored event.
+ *
+ * @since 0.1.0
+ */
+export const readFeedRow = (
+  entity: Entity,
+  partition: Partition.Partition
+): Result.Result<StoredEvent, CorruptEvent> => {
+  const position = TableKeys.parseFeedRow(entity.rowKey ?? "") ?? -1
+  const id = text(entity, "stream")
+  const version = count(entity, "version")
+  const fail = (reason: string) =>
+    Result.fail(
+      new CorruptEvent({
+        stream: `${partition.tenant}/${partition.category}/${id ?? "(unknown)"}`,
+        version: version ?? -1,
+        type: text(entity, "type") ?? "(unknown)",
+        reason: `feed position ${position}: ${reason}`
+      })
+    )
+  if (position < 1) return fail(`unexpected row key ${entity.rowKey}`)
+  if (id === undefined) return fail("the row has no stream id")
+  if (version === undefined || version < 1) return fail("the row has no valid version")
+  const streamId = StreamId.validate({ tenant: partition.tenant, category: partition.category, id })
+  if (Result.isFailure(streamId)) return fail(`the row's stream id is invalid: ${streamId.failure.reason}`)
+  const read = readPayload(entity)
+  if (Result.isFailure(read)) return fail(read.failure)
+  return Result.succeed({ ...read.success, streamId: streamId.success, version, partition, position })
+}

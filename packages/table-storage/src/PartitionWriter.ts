@@ -1,0 +1,385 @@
+/**
+ * Commits appends to one partition, each as ONE entity-group transaction:
+ *
+ * ```
+ * [stream headers…, event rows…, feed rows…, partition head]
+ * ```
+ *
+ * - A stream header is inserted (a new stream) or updated with If-Match on its
+ *   ETag, so a concurrent writer makes the transaction fail: a real conflict.
+ * - The head holds the partition's last position and is updated with If-Match,
+ *   so positions commit atomically with their events: the feed never shows a
+ *   gap or an event that did not commit.
+ *
+ * A failed transaction names its failing operation's index. A header (or an
+ * event row) fails only its own append; the others are resubmitted. A stale
+ * head is only position contention: re-read it, renumber, resubmit — without
+ * running any decider again. A transient failure leaves the outcome unknown:
+ * the writer reads the head and the first feed row back and, if they hold the
+ * batch's first event id, reports the commit; otherwise it retries with backoff.
+ *
+ * With group commit on, one writer fiber per partition coalesces the appends
+ * waiting for it into one transaction (at most 100 operations and 4 MiB, one
+ * append per stream). With it off, every append commits on its own and
+ * competes for the head.
+ *
+ * @since 0.1.0
+ */
+import type { TransactionAction } from "@azure/data-tables"
+import { AppendTooLarge, InvalidAppend, type StoreFailure, StoreUnavailable, type StreamId } from "@eventable/core"
+import { Cause, Deferred, Effect, Metric, Option, Queue, Random, type Scope } from "effect"
+import * as EventRows from "./EventRows.ts"
+import * as TableKeys from "./TableKeys.ts"
+import type { TableRequestError, TableStorageClient } from "./TableStorageClient.ts"
+
+/**
+ * What the commit of one append came to.
+ *
+ * @since 0.1.0
+ */
+export type Outcome =
+  | {
+      readonly _tag: "Committed"
+      readonly positions: ReadonlyArray<number>
+      /** The header's new ETag; unknown when the commit was recognised after a lost answer. */
+      readonly headerEtag: string | undefined
+    }
+  /** The stream header (or an event row) was not as expected: the stream moved, or this append already committed. */
+  | { readonly _tag: "HeaderConflict" }
+  | { readonly _tag: "Failed"; readonly error: StoreUnavailable | StoreFailure | AppendTooLarge | InvalidAppend }
+
+/**
+ * An append waiting to be committed.
+ *
+ * @since 0.1.0
+ */
+export interface PendingAppend {
+  readonly streamId: StreamId.StreamId
+  readonly headerRow: string
+  /** `undefined` inserts the header (a new stream); an ETag updates it with If-Match. */
+  readonly headerEtag: string | undefined
+  /** The stream's version before this append. */
+  readonly base: number
+  /** The stream's version after it. */
+  readonly version: number
+  readonly events: ReadonlyArray<EventRows.PreparedEvent>
+  readonly operations: number
+  readonly requestBytes: number
+  readonly outcome: Deferred.Deferred<Outcome>
+}
+
+/**
+ * The partition head as this process last saw it.
+ *
+ * @since 0.1.0
+ */
+export interface Head {
+  position: number
+  /** `undefined` when the head row does not exist yet. */
+  etag: string | undefined
+  /** Whether `position` and `etag` are worth trying; false after a conflict. */
+  known: boolean
+}
+
+/**
+ * Builds a pending append.
+ *
+ * @since 0.1.0
+ */
+export const pending = (
+  partitionKey: string,
+  streamId: StreamId.StreamId,
+  headerEtag: string | undefined,
+  base: number,
+  events: ReadonlyArray<EventRows.PreparedEvent>
+): Effect.Effect<PendingAppend> =>
+  Effect.map(Deferred.make<Outcome>(), (outcome) => {
+    const headerRow = TableKeys.streamRow(streamId.id, 0)
+    let requestBytes = EventRows.smallRowRequestBytes(partitionKey, headerRow)
+    for (const event of events) requestBytes += event.requestBytes
+    return {
+      streamId,
+      headerRow,
+      headerEtag,
+      base,
+      version: base + events.length,
+      events,
+      operations: 1 + 2 * events.length,
+      requestBytes,
+      outcome
+    }
+  })
+
+/**
+ * The most a transaction may carry, with the head's operation and bytes counted.
+ *
+ * @since 0.1.0
+ */
+export const transactionBudget = (partitionKey: string) => ({
+  operations: EventRows.maxTransactionOperations - 1,
+  bytes: EventRows.maxTransactionBytes - 16_384 - EventRows.smallRowRequestBytes(partitionKey, TableKeys.headRow)
+})
+
+const batchSize = Metric.histogram("eventable_table_batch_appends", {
+  description: "Appends committed together in one entity-group transaction",
+  boundaries: Metric.linearBoundaries({ start: 1, width: 4, count: 9 })
+})
+const batchOperations = Metric.histogram("eventable_table_batch_operations", {
+  description: "Operations in one entity-group transaction",
+  boundaries: Metric.linearBoundaries({ start: 4, width: 12, count: 9 })
+})
+const headContention = Metric.counter("eventable_table_head_conflicts_total", {
+  description: "Transactions resubmitted because another writer moved the partition head"
+})
+const unknownOutcomes = Metric.counter("eventable_table_unknown_outcomes_total", {
+  description: "Transactions whose answer was lost and whose outcome was read back"
+})
+
+const maxHeadConflicts = 64
+
+/**
+ * The commit machinery of one store: shared by every partition.
+ *
+ * @since 0.1.0
+ */
+export const make = (client: TableStorageClient["Service"], options: { readonly transientRetries: number }) => {
+  const resolve = (append: PendingAppend, outcome: Outcome) => Deferred.succeed(append.outcome, outcome)
+
+  const readHead = (partitionKey: string) =>
+    Effect.map(client.get(partitionKey, TableKeys.headRow), (entity): Head => {
+      if (Option.isNone(entity)) return { position: 0, etag: undefined, known: true }
+      return { position: EventRows.count(entity.value, "position") ?? 0, etag: entity.value.etag, known: true }
+    })
+
+  /** After a lost answer: did this batch commit? Its first position would hold its first event. */
+  const committedEarlier = (partitionKey: string, batch: ReadonlyArray<PendingAppend>, start: number) =>
+    Effect.gen(function* () {
+      const head = yield* readHead(partitionKey)
+      const first = batch[0]?.events[0]
+      if (first === undefined || head.position <= start) return { committed: false, head }
+      const row = yield* client.get(partitionKey, TableKeys.feedRow(start + 1))
+      const committed = Option.isSome(row) && row.value.eventId === first.event.metadata.eventId
+      return { committed, head }
+    })
+
+  /** Commits `initial`, resolving every append's outcome; never fails. */
+  const commit = (partitionKey: string, initial: ReadonlyArray<PendingAppend>, head: Head): Effect.Effect<void> =>
+    Effect.gen(function* () {
+      let batch = [...initial]
+      let transientFailures = 0
+      let headConflicts = 0
+      while (batch.length > 0) {
+        if (!head.known) Object.assign(head, yield* readHead(partitionKey))
+        const start = head.position
+        const positions: Array<Array<number>> = []
+        let last = start
+        for (const append of batch) positions.push(append.events.map(() => ++last))
+        if (last > TableKeys.maxPosition) {
+          const error = new StoreUnavailable({ operation: "append", reason: "the partition has run out of positions" })
+          yield* Effect.forEach(batch, (append) => resolve(append, { _tag: "Failed", error }))
+          return
+        }
+
+        const actions: Array<TransactionAction> = []
+        const owners: Array<{ readonly append: number; readonly kind: "header" | "event" | "feed" | "head" }> = []
+        batch.forEach((append, a) => {
+          const header = { partitionKey, rowKey: append.headerRow, version: String(append.version) }
+          actions.push(
+            append.headerEtag === undefined
+              ? ["create", header]
+              : [
+                  "update",
+                  header,
+                  "Replace",
+                  {
+                    etag: append.headerEtag
+                  }
+                ]
+          )
+          owners.push({ append: a, kind: "header" })
+        })
+        for (const kind of ["event", "feed"] as const) {
+          batch.forEach((append, a) => {
+            append.events.forEach((event, e) => {
+              const row = kind === "event" ? event.eventRow : event.feedRow
+              actions.push(["create", row(partitionKey, append.base + e + 1, positions[a]![e]!)])
+              owners.push({ append: a, kind })
+            })
+          })
+        }
+        const headRow = { partitionKey, rowKey: TableKeys.headRow, position: String(last) }
+        actions.push(
+          head.etag === undefined ? ["create", headRow] : ["update", headRow, "Replace", { etag: head.etag }]
+        )
+        owners.push({ append: -1, kind: "head" })
+
+        const submitted = yield* Effect.result(
+          client.submit(actions).pipe(
+            Effect.withSpan("TableEventStore.commit", {
+              attributes: { "eventable.appends": batch.length, "eventable.operations": actions.length }
+            })
+          )
+        )
+        if (submitted._tag === "Success") {
+          yield* Metric.update(batchSize, batch.length)
+          yield* Metric.update(batchOperations, actions.length)
+          const responses = submitted.success.subResponses
+          const headEtag = responses[actions.length - 1]?.etag
+          Object.assign(head, { position: last, etag: headEtag, known: headEtag !== undefined })
+          yield* Effect.forEach(batch, (append, a) =>
+            resolve(append, { _tag: "Committed", positions: positions[a]!, headerEtag: responses[a]?.etag })
+          )
+          return
+        }
+
+        const error: TableRequestError = submitted.failure
+        const owner = error.index === undefined ? undefined : owners[error.index]
+        if (owner !== undefined && owner.kind !== "head" && owner.kind !== "feed") {
+          // A header or an event row refused: only its own append fails; the rest go again.
+          const append = batch[owner.append]!
+          const conflict = error.status === 409 || error.status === 412 || error.status === 404
+          yield* resolve(
+            append,
+            conflict
+              ? { _tag: "HeaderConflict" }
+              : {
+                  _tag: "Failed",
+                  error:
+                    error.status === 400
+                      ? new InvalidAppend({
+                          streamId: append.streamId,
+                          reason: `the store rejected it: ${error.detail}`
+                        })
+                      : error.toStoreError()
+                }
+          )
+          batch = batch.filter((_, a) => a !== owner.append)
+          continue
+        }
+        if (owner !== undefined && (error.status === 409 || error.status === 412 || error.status === 404)) {
+          // The head moved (or a position is taken): renumber and resubmit, no decider runs again.
+          yield* Metric.update(headContention, 1)
+          head.known = false
+          if (++headConflicts > maxHeadConflicts) {
+            const failure = new StoreUnavailable({
+              operation: "append",
+              reason: "too much contention for the partition head"
+            })
+            yield* Effect.forEach(batch, (append) => resolve(append, { _tag: "Failed", error: failure }))
+            return
+          }
+          if (headConflicts > 1) yield* Effect.sleep(`${yield* Random.nextIntBetween(0, 2 * headConflicts)} millis`)
+          continue
+        }
+        if (error.status === 413 && batch.length > 1) {
+          // Our size estimate was too small for this batch: commit it in halves.
+          const half = Math.ceil(batch.length / 2)
+          yield* commit(partitionKey, batch.slice(0, half), head)
+          yield* commit(partitionKey, batch.slice(half), head)
+          return
+        }
+        if (error.status === 413) {
+          const append = batch[0]!
+          yield* resolve(append, {
+            _tag: "Failed",
+            error: new AppendTooLarge({
+              streamId: append.streamId,
+              size: append.requestBytes,
+              limit: EventRows.maxTransactionBytes,
+              unit: "bytes"
+            })
+          })
+          return
+        }
+        if (error.transient) {
+          // The answer was lost: the transaction may or may not have committed.
+          yield* Metric.update(unknownOutcomes, 1)
+          const check = yield* Effect.result(committedEarlier(partitionKey, batch, start))
+          if (check._tag === "Success" && check.success.committed) {
+            Object.assign(head, check.success.head, { known: false })
+            yield* Effect.forEach(batch, (append, a) =>
+              resolve(append, { _tag: "Committed", positions: positions[a]!, headerEtag: undefined })
+            )
+            return
+          }
+          head.known = false
+          if (++transientFailures > options.transientRetries) {
+            const failure = error.toStoreError()
+            yield* Effect.forEach(batch, (append) => resolve(append, { _tag: "Failed", error: failure }))
+            return
+          }
+          yield* Effect.sleep(`${(yield* Random.nextIntBetween(25, 75)) * 2 ** transientFailures} millis`)
+          continue
+        }
+        const failure = error.toStoreError()
+        yield* Effect.forEach(batch, (append) => resolve(append, { _tag: "Failed", error: failure }))
+        return
+      }
+    }).pipe(
+      // Never leave a caller waiting: a defect fails everything still pending.
+      Effect.catchCause((cause) =>
+        Effect.forEach(initial, (append) =>
+          Deferred.succeed(append.outcome, {
+            _tag: "Failed",
+            error: new StoreUnavailable({ operation: "append", reason: `unexpected failure: ${Cause.pretty(cause)}` })
+          })
+        )
+      ),
+      Effect.asVoid
+    )
+
+  /** Picks the appends that fit one transaction, in arrival order, one per stream. */
+  const select = (partitionKey: string, waiting: ReadonlyArray<PendingAppend>) => {
+    const budget = transactionBudget(partitionKey)
+    const batch: Array<PendingAppend> = []
+    const rest: Array<PendingAppend> = []
+    const streams = new Set<string>()
+    let operations = 0
+    let bytes = 0
+    for (const append of waiting) {
+      const fits = operations + append.operations <= budget.operations && bytes + append.requestBytes <= budget.bytes
+      if (fits && !streams.has(append.headerRow)) {
+        batch.push(append)
+        streams.add(append.headerRow)
+        operations += append.operations
+        bytes += append.requestBytes
+      } else {
+        rest.push(append)
+      }
+    }
+    return { batch, rest }
+  }
+
+  /** A group-commit writer for one partition: a queue drained by one fiber, until `scope` closes. */
+  const groupWriter = (partitionKey: string, scope: Scope.Scope) =>
+    Effect.gen(function* () {
+      const queue = yield* Queue.unbounded<PendingAppend>()
+      const head: Head = { position: 0, etag: undefined, known: false }
+      let waiting: Array<PendingAppend> = []
+      const loop = Effect.gen(function* () {
+        while (true) {
+          waiting =
+            waiting.length === 0 ? [...(yield* Queue.takeAll(queue))] : [...waiting, ...(yield* Queue.clear(queue))]
+          const { batch, rest } = select(partitionKey, waiting)
+          waiting = rest
+          yield* commit(partitionKey, batch, head)
+        }
+      })
+      const shutdown = Effect.gen(function* () {
+        const failure = new StoreUnavailable({ operation: "append", reason: "the event store is shutting down" })
+        const left = [...waiting, ...(yield* Queue.clear(queue))]
+        yield* Effect.forEach(left, (append) => resolve(append, { _tag: "Failed", error: failure }))
+      })
+      yield* Effect.forkIn(loop.pipe(Effect.onInterrupt(() => shutdown)), scope, { startImmediately: true })
+      return (append: PendingAppend) => Queue.offer(queue, append).pipe(Effect.andThen(Deferred.await(append.outcome)))
+    })
+
+  /** Commits one append on its own, competing with every other writer for the head. */
+  const soloWriter = (partitionKey: string) => {
+    const head: Head = { position: 0, etag: undefined, known: false }
+    return (append: PendingAppend) =>
+      commit(partitionKey, [append], head).pipe(Effect.andThen(Deferred.await(append.outcome)))
+  }
+
+  return { commit, select, groupWriter, soloWriter, readHead }
+}

@@ -1,0 +1,426 @@
+/**
+ * The event store on Azure Table Storage: `EventStore` and `EventFeed` as one
+ * Layer. See docs/storage-layout.md for the rows and keys.
+ *
+ * - **Atomic appends.** One append is one entity-group transaction: its event
+ *   rows, its feed rows, its stream header and the partition head, all or
+ *   nothing. At most 49 events per append ((100 − header − head) / 2).
+ * - **Concurrency by ETag.** The stream header is inserted (new stream) or
+ *   updated with If-Match on the ETag read with it; a rival commit makes the
+ *   transaction fail. Never a read-compare-write race.
+ * - **Gap-free feeds.** Positions are assigned from the partition head, which
+ *   the same transaction updates with If-Match: positions commit with their
+ *   events, in commit order.
+ * - **Group commit.** Concurrent appends to one partition share one
+ *   transaction (see `PartitionWriter`); switch it off with `groupCommit: false`.
+ * - **Lost answers.** A transaction whose answer is lost (timeout, reset) is
+ *   read back by its event ids before anything is retried, so an append is
+ *   never applied twice and never reported as a conflict with itself.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import { CommandHandler } from "@eventable/core"
+ * import { TableEventStore, TableStorageConfig } from "@eventable/table-storage"
+ *
+ * const Store = TableEventStore.layer({
+ *   connection: TableStorageConfig.connectionString(Redacted.make(process.env.STORAGE ?? "")),
+ *   table: "events",
+ *   shards: { user: 4 }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import { odata } from "@azure/data-tables"
+import {
+  AppendRequest,
+  type AppendResult,
+  ConcurrencyConflict,
+  CorruptEvent,
+  type EventData,
+  EventFeed,
+  EventStore,
+  ExpectedVersion,
+  InvalidAppend,
+  Partition,
+  type StoredEvent,
+  StoreFailure,
+  type StoreLimits,
+  type StoreUnavailable,
+  StreamId
+} from "@eventable/core"
+import { Context, Effect, Layer, Metric, Option, Result, type Scope, Semaphore, Stream } from "effect"
+import * as CategoryRegistry from "./CategoryRegistry.ts"
+import * as EventRows from "./EventRows.ts"
+import * as HeaderCache from "./HeaderCache.ts"
+import * as PartitionWriter from "./PartitionWriter.ts"
+import * as StreamLocks from "./StreamLocks.ts"
+import * as TableKeys from "./TableKeys.ts"
+import { TableStorageClient } from "./TableStorageClient.ts"
+import * as TableStorageConfig from "./TableStorageConfig.ts"
+
+/**
+ * What one append can hold on Table Storage.
+ *
+ * @since 0.1.0
+ */
+export const limits: StoreLimits = {
+  maxEventsPerAppend: (EventRows.maxTransactionOperations - 2) / 2,
+  maxEventSize: EventRows.maxEntityBytes,
+  maxAppendSize: EventRows.maxTransactionBytes - 32_768,
+  sizeUnit: "bytes"
+}
+
+const appends = Metric.counter("eventable_table_appends_total", { description: "Appends committed to Table Storage" })
+const conflicts = Metric.counter("eventable_table_conflicts_total", {
+  description: "Appends that failed with a ConcurrencyConflict"
+})
+const eventsRead = Metric.counter("eventable_table_events_read_total", {
+  description: "Events read from Table Storage (streams and feeds)"
+})
+
+/** How often an `any`/`streamExists` append re-reads a moving header before it gives up with a conflict. */
+const maxHeaderRetries = 16
+
+interface HeaderState {
+  readonly version: number
+  readonly etag: string | undefined
+}
+
+/**
+ * Builds both services over a client. Background writers live in the current scope.
+ *
+ * @since 0.1.0
+ */
+export const make = (
+  options: TableStorageConfig.ResolvedOptions
+): Effect.Effect<
+  { readonly store: EventStore["Service"]; readonly feed: EventFeed["Service"] },
+  never,
+  TableStorageClient | Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const client = yield* TableStorageClient
+    const scope = yield* Effect.scope
+    const registry = CategoryRegistry.make(client, options.shards)
+    const headers = HeaderCache.make(options.headerCacheSize)
+    const writer = PartitionWriter.make(client, options)
+    const writers = new Map<string, (append: PartitionWriter.PendingAppend) => Effect.Effect<PartitionWriter.Outcome>>()
+    const creating = yield* Semaphore.make(1)
+    const lockStream = StreamLocks.make()
+
+    const writerFor = (partitionKey: string) => {
+      const existing = writers.get(partitionKey)
+      if (existing !== undefined) return Effect.succeed(existing)
+      if (!options.groupCommit) {
+        const solo = writer.soloWriter(partitionKey)
+        writers.set(partitionKey, solo)
+        return Effect.succeed(solo)
+      }
+      return creating.withPermit(
+        Effect.suspend(() => {
+          const raced = writers.get(partitionKey)
+          if (raced !== undefined) return Effect.succeed(raced)
+          return Effect.map(writer.groupWriter(partitionKey, scope), (submit) => {
+            writers.set(partitionKey, submit)
+            return submit
+          })
+        })
+      )
+    }
+
+    const headerKey = (partitionKey: string, streamId: StreamId.StreamId) =>
+      `${partitionKey}\u0000${TableKeys.streamRow(streamId.id, 0)}`
+
+    const readHeader = (partitionKey: string, streamId: StreamId.StreamId) =>
+      client.get(partitionKey, TableKeys.streamRow(streamId.id, 0)).pipe(
+        Effect.mapError((error) => error.toStoreError()),
+        Effect.flatMap((entity): Effect.Effect<HeaderState, StoreFailure> => {
+          if (Option.isNone(entity)) return Effect.succeed({ version: 0, etag: undefined })
+          const version = EventRows.count(entity.value, "version")
+          if (version === undefined) {
+            return Effect.fail(
+              new StoreFailure({
+                operation: "append",
+                reason: `the header of stream ${StreamId.format(streamId)} has no valid version`
+              })
+            )
+          }
+          headers.set(headerKey(partitionKey, streamId), { version, etag: entity.value.etag })
+          return Effect.succeed({ version, etag: entity.value.etag })
+        })
+      )
+
+    /** The header to write against: from the cache when it can match `expected`, else read. */
+    const headerFor = (
+      partitionKey: string,
+      streamId: StreamId.StreamId,
+      expected: ExpectedVersion.ExpectedVersion
+    ) => {
+      if (expected._tag === "NoStream" || (expected._tag === "Exact" && expected.version === 0)) {
+        return Effect.succeed<HeaderState>({ version: 0, etag: undefined })
+      }
+      const cached = headers.get(headerKey(partitionKey, streamId))
+      if (cached !== undefined && (expected._tag !== "Exact" || cached.version === expected.version)) {
+        return Effect.succeed<HeaderState>(cached)
+      }
+      return readHeader(partitionKey, streamId)
+    }
+
+    /** Whether the events at `base + 1…` are these very events: a commit whose answer was lost. */
+    const alreadyCommitted = (
+      partitionKey: string,
+      streamId: StreamId.StreamId,
+      base: number,
+      events: ReadonlyArray<EventData.EventData>
+    ) =>
+      Effect.gen(function* () {
+        const lower = TableKeys.streamRow(streamId.id, base + 1)
+        const upper = TableKeys.streamRow(streamId.id, base + events.length)
+        const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${lower} and RowKey le ${upper}`
+        const page = yield* client.page(filter, { pageSize: events.length })
+        if (page.entities.length !== events.length) return Option.none<ReadonlyArray<number>>()
+        const positions: Array<number> = []
+        for (const [index, entity] of page.entities.entries()) {
+          if (entity.eventId !== events[index]!.metadata.eventId) return Option.none<ReadonlyArray<number>>()
+          positions.push(EventRows.count(entity, "position") ?? 0)
+        }
+        return Option.some<ReadonlyArray<number>>(positions)
+      }).pipe(Effect.mapError((error) => error.toStoreError()))
+
+    const append: EventStore["Service"]["append"] = Effect.fn("TableEventStore.append")(
+      function* (streamId, events, expected) {
+        yield* Effect.annotateCurrentSpan({
+          "eventable.stream": StreamId.format(streamId),
+          "eventable.events": events.length
+        })
+        const prepared: Array<EventRows.PreparedEvent> = []
+        yield* AppendRequest.validate(streamId, events, expected, limits, {
+          event: (event) => {
+            const ready = EventRows.prepare(streamId, event)
+            prepared.push(ready)
+            return ready.entityBytes
+          },
+          append: () => {
+            const partitionKey = TableKeys.partitionKey(streamId.tenant, streamId.category, 0)
+            return prepared.reduce(
+              (bytes, event) => bytes + event.requestBytes,
+              EventRows.smallRowRequestBytes(partitionKey, TableKeys.streamRow(streamId.id, 0)) +
+                EventRows.smallRowRequestBytes(partitionKey, TableKeys.headRow)
+            )
+          }
+        })
+
+        const shards =
+          events.length === 0
+            ? Option.getOrElse(
+                yield* registry.lookup(streamId.tenant, streamId.category),
+                () => options.shards.get(streamId.category) ?? 1
+              )
+            : yield* registry.register(streamId.tenant, streamId.category)
+        const partition = Partition.make(streamId.tenant, streamId.category, Partition.shardOf(streamId.id, shards))
+        const partitionKey = TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)
+        const cacheKey = headerKey(partitionKey, streamId)
+
+        if (events.length === 0) {
+          const header = yield* readHeader(partitionKey, streamId)
+          if (!ExpectedVersion.matches(expected, header.version)) {
+            return yield* new ConcurrencyConflict({ streamId, expected, actual: header.version })
+          }
+          return { version: header.version, partition, positions: [] }
+        }
+
+        const submit = yield* writerFor(partitionKey)
+        return yield* lockStream(
+          cacheKey,
+          commitWithHeader(partitionKey, partition, cacheKey, submit, streamId, events, expected, prepared)
+        )
+      }
+    )
+
+    const commitWithHeader = (
+      partitionKey: string,
+      partition: Partition.Partition,
+      cacheKey: string,
+      submit: (append: PartitionWriter.PendingAppend) => Effect.Effect<PartitionWriter.Outcome>,
+      streamId: StreamId.StreamId,
+      events: ReadonlyArray<EventData.EventData>,
+      expected: ExpectedVersion.ExpectedVersion,
+      prepared: ReadonlyArray<EventRows.PreparedEvent>
+    ) =>
+      Effect.gen(function* () {
+        for (let attempt = 0; ; attempt++) {
+          const header = yield* headerFor(partitionKey, streamId, expected)
+          if (!ExpectedVersion.matches(expected, header.version)) {
+            yield* Metric.update(conflicts, 1)
+            return yield* new ConcurrencyConflict({ streamId, expected, actual: header.version })
+          }
+          const base = header.version
+          if (base + events.length > TableKeys.maxVersion) {
+            return yield* new InvalidAppend({
+              streamId,
+              reason: `the stream would pass version ${TableKeys.maxVersion}`
+            })
+          }
+          const pending = yield* PartitionWriter.pending(partitionKey, streamId, header.etag, base, prepared)
+          const outcome = yield* submit(pending)
+          switch (outcome._tag) {
+            case "Committed": {
+              if (outcome.headerEtag === undefined) headers.delete(cacheKey)
+              else headers.set(cacheKey, { version: pending.version, etag: outcome.headerEtag })
+              yield* Metric.update(appends, 1)
+              return { version: pending.version, partition, positions: outcome.positions } satisfies AppendResult
+            }
+            case "Failed":
+              return yield* Effect.fail(outcome.error)
+            case "HeaderConflict": {
+              headers.delete(cacheKey)
+              const fresh = yield* readHeader(partitionKey, streamId)
+              if (fresh.version >= base + events.length) {
+                const mine = yield* alreadyCommitted(partitionKey, streamId, base, events)
+                if (Option.isSome(mine)) {
+                  yield* Metric.update(appends, 1)
+                  return { version: base + events.length, partition, positions: mine.value } satisfies AppendResult
+                }
+              }
+              const flexible = expected._tag === "Any" || expected._tag === "StreamExists"
+              if ((!flexible && fresh.version !== base) || attempt >= maxHeaderRetries) {
+                yield* Metric.update(conflicts, 1)
+                return yield* new ConcurrencyConflict({ streamId, expected, actual: fresh.version })
+              }
+            }
+          }
+        }
+      })
+
+    const readStream: EventStore["Service"]["readStream"] = (streamId, readOptions = {}) =>
+      Stream.unwrap(
+        Effect.gen(function* () {
+          const shards = yield* registry.lookup(streamId.tenant, streamId.category)
+          if (Option.isNone(shards)) return Stream.empty
+          const partition = Partition.make(
+            streamId.tenant,
+            streamId.category,
+            Partition.shardOf(streamId.id, shards.value)
+          )
+          const partitionKey = TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)
+          const from = Math.max(1, Math.floor(readOptions.from ?? 1))
+          const lower = TableKeys.streamRow(streamId.id, from === 1 ? 0 : from)
+          const upper = TableKeys.streamRow(streamId.id, TableKeys.maxVersion)
+          const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${lower} and RowKey le ${upper}`
+          let next = from
+          const decodePage = (entities: ReadonlyArray<EventRows.Row | Record<string, unknown>>) => {
+            const page: Array<StoredEvent> = []
+            for (const entity of entities) {
+              const row = entity as Parameters<typeof EventRows.readEventRow>[0]
+              if (row.rowKey === TableKeys.streamRow(streamId.id, 0)) {
+                const version = EventRows.count(row, "version")
+                if (version !== undefined) headers.set(headerKey(partitionKey, streamId), { version, etag: row.etag })
+                continue
+              }
+              const stored = EventRows.readEventRow(row, streamId, partition)
+              if (Result.isFailure(stored)) return Result.fail(stored.failure)
+              if (stored.success.version !== next) {
+                return Result.fail(
+                  new CorruptEvent({
+                    stream: StreamId.format(streamId),
+                    version: stored.success.version,
+                    type: stored.success.type,
+                    reason: `version ${next} is missing from the stream`
+                  })
+                )
+              }
+              next++
+              page.push(stored.success)
+            }
+            return Result.succeed(page)
+          }
+          return Stream.paginate(undefined as string | undefined, (token) =>
+            client.page(filter, { pageSize: 1000, continuationToken: token }).pipe(
+              Effect.mapError((error) => error.toStoreError()),
+              Effect.flatMap((page) =>
+                Effect.map(
+                  Effect.fromResult(decodePage(page.entities)),
+                  (events) => [events, Option.fromNullishOr(page.continuationToken)] as const
+                )
+              ),
+              Effect.tap(([events]) => Metric.update(eventsRead, events.length))
+            )
+          )
+        })
+      ).pipe(
+        Stream.withSpan("TableEventStore.readStream", { attributes: { "eventable.stream": StreamId.format(streamId) } })
+      )
+
+    const read: EventFeed["Service"]["read"] = Effect.fn("TableEventFeed.read")(function* (partition, after, limit) {
+      const start = Math.max(0, Math.floor(after))
+      const count = Math.max(0, Math.floor(limit))
+      if (count === 0 || start >= TableKeys.maxPosition) return []
+      const partitionKey = TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)
+      const lower = TableKeys.feedRow(start)
+      const upper = TableKeys.feedRow(Math.min(start + count, TableKeys.maxPosition))
+      const filter = odata`PartitionKey eq ${partitionKey} and RowKey gt ${lower} and RowKey le ${upper}`
+      const events: Array<StoredEvent> = []
+      let token: string | undefined
+      do {
+        const page = yield* client
+          .page(filter, { pageSize: Math.min(count - events.length, 1000), continuationToken: token })
+          .pipe(Effect.mapError((error) => error.toStoreError()))
+        for (const entity of page.entities) {
+          const stored = yield* Effect.fromResult(EventRows.readFeedRow(entity, partition))
+          if (stored.position !== start + events.length + 1) {
+            return yield* new CorruptEvent({
+              stream: StreamId.format(stored.streamId),
+              version: stored.version,
+              type: stored.type,
+              reason: `feed position ${start + events.length + 1} of ${Partition.format(partition)} is missing`
+            })
+          }
+          events.push(stored)
+        }
+        token = page.continuationToken
+      } while (token !== undefined && events.length < count)
+      yield* Metric.update(eventsRead, events.length)
+      return events
+    })
+
+    const head: EventFeed["Service"]["head"] = (partition) =>
+      writer.readHead(TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)).pipe(
+        Effect.map((state) => state.position),
+        Effect.mapError((error): StoreUnavailable | StoreFailure => error.toStoreError())
+      )
+
+    return {
+      store: EventStore.of({ append, readStream, limits }),
+      feed: EventFeed.of({ partitions: (filter = {}) => registry.partitions(filter), read, head })
+    }
+  })
+
+/**
+ * The Table Storage `EventStore` and `EventFeed`, with their client, as one
+ * scoped Layer. Creates the table if it is missing; fails fast with a typed
+ * error on a malformed connection string or rejected credentials.
+ *
+ * @since 0.1.0
+ */
+export const layer = (
+  options: TableStorageConfig.TableStorageOptions
+): Layer.Layer<EventStore | EventFeed, TableStorageConfig.TableStorageConfigError | StoreUnavailable | StoreFailure> =>
+  Layer.unwrap(
+    Effect.map(TableStorageConfig.resolve(options), (resolved) =>
+      Layer.effectContext(
+        Effect.map(make(resolved), ({ feed, store }) =>
+          Context.make(EventStore, store).pipe(Context.add(EventFeed, feed))
+        )
+      ).pipe(Layer.provide(TableStorageClient.layer(resolved)))
+    )
+  )
+
+/**
+ * {@link layer}, configured from the environment (`EVENTABLE_TABLE_*`, see
+ * `TableStorageConfig.fromEnv`).
+ *
+ * @since 0.1.0
+ */
+export const layerConfig = Layer.unwrap(Effect.map(TableStorageConfig.fromEnv, layer))
