@@ -1,0 +1,104 @@
+import { assert, describe, it } from "@effect/vitest"
+import { type EventData, EventMetadata, Partition, StreamId } from "@eventable/core"
+import { type Entity, EventRows, TableKeys } from "@eventable/table-storage"
+import { Effect, Result } from "effect"
+
+const streamId = Effect.runSync(StreamId.make({ tenant: "acme", category: "user", id: "u/1" }))
+const partition = Partition.make("acme", "user", 0)
+const pk = TableKeys.partitionKey("acme", "user", 0)
+
+const event = (data: string, options: EventMetadata.MetadataOptions = {}): EventData.EventData => ({
+  type: "UserRegistered",
+  data,
+  metadata: Effect.runSync(EventMetadata.make(options))
+})
+
+/** A row as the table would return it: the written properties plus an ETag. */
+const asRead = (row: EventRows.Row): Entity => ({ ...row, etag: 'W/"x"' })
+
+describe("EventRows", () => {
+  it("given a short payload, when written and read back, then every field survives", () => {
+    const original = event(JSON.stringify({ name: "ada" }), {
+      correlationId: "c",
+      causationId: "k",
+      custom: { ip: "1" }
+    })
+    const prepared = EventRows.prepare(streamId, original)
+
+    const fromEventRow = Result.getOrThrow(
+      EventRows.readEventRow(asRead(prepared.eventRow(pk, 3, 17)), streamId, partition)
+    )
+    const fromFeedRow = Result.getOrThrow(EventRows.readFeedRow(asRead(prepared.feedRow(pk, 3, 17)), partition))
+
+    for (const stored of [fromEventRow, fromFeedRow]) {
+      assert.strictEqual(stored.type, original.type)
+      assert.strictEqual(stored.data, original.data)
+      assert.strictEqual(stored.version, 3)
+      assert.strictEqual(stored.position, 17)
+      assert.deepStrictEqual(stored.metadata.custom, { ip: "1" })
+      assert.strictEqual(stored.metadata.correlationId, "c")
+      assert.isTrue(StreamId.equals(stored.streamId, streamId))
+    }
+  })
+
+  it("given a payload over one property, when written, then it is split at 32,768 units and joined on read", () => {
+    const data = JSON.stringify({ blob: "x".repeat(80_000) })
+    const row = EventRows.prepare(streamId, event(data)).eventRow(pk, 1, 1)
+
+    assert.strictEqual(row.chunks, 3)
+    assert.strictEqual(String(row.d0).length, EventRows.maxPropertyLength)
+    assert.strictEqual(Result.getOrThrow(EventRows.readEventRow(asRead(row), streamId, partition)).data, data)
+  })
+
+  it("given a surrogate pair on a chunk boundary, when split, then the pair stays whole", () => {
+    const data = `${"a".repeat(EventRows.maxPropertyLength - 1)}😀tail`
+    const chunks = EventRows.chunk(data)
+
+    assert.strictEqual(chunks.join(""), data)
+    for (const chunk of chunks) {
+      assert.isTrue(chunk.isWellFormed())
+      assert.isAtMost(chunk.length, EventRows.maxPropertyLength)
+    }
+  })
+
+  it("given payloads around 1 MiB, when sized, then the entity size follows Azure's formula", () => {
+    const small = EventRows.prepare(streamId, event("{}"))
+    const big = EventRows.prepare(streamId, event(JSON.stringify({ blob: "y".repeat(600_000) })))
+
+    assert.isBelow(small.entityBytes, 2_000)
+    assert.isAbove(big.entityBytes, EventRows.maxEntityBytes) // 600,000 UTF-16 units = 1.2 MB
+    assert.isAbove(big.requestBytes, 2 * 600_000)
+  })
+
+  const damaged: ReadonlyArray<readonly [string, (row: EventRows.Row) => Record<string, unknown>, string]> = [
+    ["a missing chunk", ({ d1: _, ...row }) => row, "missing data chunk d1"],
+    ["a bad chunk count", (row) => ({ ...row, chunks: "two" }), "chunk count"],
+    ["no event id", ({ eventId: _, ...row }) => row, "no event id"],
+    ["a bad timestamp", (row) => ({ ...row, occurredAt: "yesterday" }), "occurredAt"],
+    ["no type", ({ type: _, ...row }) => row, "no event type"],
+    ["bad custom metadata", (row) => ({ ...row, custom: "{oops" }), "custom metadata"],
+    ["a bad position", (row) => ({ ...row, position: "-1" }), "position"]
+  ]
+  for (const [label, damage, reason] of damaged) {
+    it(`given an event row with ${label}, when read, then CorruptEvent says so`, () => {
+      const row = EventRows.prepare(streamId, event(JSON.stringify({ blob: "z".repeat(40_000) }))).eventRow(pk, 5, 9)
+      const result = EventRows.readEventRow({ ...damage(row), etag: "e", rowKey: row.rowKey }, streamId, partition)
+
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.strictEqual(result.failure._tag, "CorruptEvent")
+        assert.strictEqual(result.failure.stream, "acme/user/u/1")
+        assert.strictEqual(result.failure.version, 5)
+        assert.include(result.failure.reason, reason)
+      }
+    })
+  }
+
+  it("given a feed row whose stream id is invalid, when read, then CorruptEvent names the position", () => {
+    const row = EventRows.prepare(streamId, event("{}")).feedRow(pk, 1, 4)
+    const result = EventRows.readFeedRow(asRead({ ...row, stream: "" }), partition)
+
+    assert.isTrue(Result.isFailure(result))
+    if (Result.isFailure(result)) assert.include(result.failure.reason, "feed position 4")
+  })
+})

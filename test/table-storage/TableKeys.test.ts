@@ -1,0 +1,98 @@
+import { assert, describe, it } from "@effect/vitest"
+import { StreamId } from "@eventable/core"
+import { TableKeys } from "@eventable/table-storage"
+import { Arbitrary, Schema } from "effect"
+
+/** Strings built mostly from the characters that matter to keys, so collisions would show up fast. */
+const tricky = Arbitrary.array(
+  Arbitrary.schema(
+    Schema.Literals(["/", "\\", "#", "?", "%", "~", "|", "'", " ", "a", "b", "~2F", "é", "漢", "😀", "0"])
+  ),
+  { minLength: 1, maxLength: 12 }
+).pipe(Arbitrary.map((parts) => parts.join("")))
+
+/** Any valid stream-id part: arbitrary Unicode, cleaned of what StreamId rejects. */
+const anyPart = Arbitrary.schema(Schema.String).pipe(
+  Arbitrary.map((s) => `x${s.toWellFormed().replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/gu, "")}`.slice(0, 64)),
+  Arbitrary.filter((s) => StreamId.problem("tenant", s) === undefined)
+)
+
+const forbidden = /[/\\#?\u0000-\u001f\u007f-\u009f]/u
+
+describe("TableKeys", () => {
+  it.prop(
+    "given any valid part, when encoded, then it decodes back and holds no forbidden character",
+    [anyPart],
+    ([part]) => {
+      const encoded = TableKeys.encodePart(part)
+      return TableKeys.decodePart(encoded) === part && !forbidden.test(encoded) && !encoded.includes("|")
+    }
+  )
+
+  it.prop(
+    "given tricky parts, when encoded and decoded, then they come back (so no two parts share a key)",
+    [tricky],
+    ([part]) => TableKeys.decodePart(TableKeys.encodePart(part)) === part
+  )
+
+  it.prop(
+    "given two tricky parts, when encoded, then different parts get different keys",
+    [tricky, tricky],
+    ([a, b]) => a === b || TableKeys.encodePart(a) !== TableKeys.encodePart(b)
+  )
+
+  it.prop(
+    "given two tenants, when their partition keys are built, then one tenant can never address the other's rows",
+    [tricky, tricky, tricky, tricky],
+    ([tenantA, categoryA, tenantB, categoryB]) =>
+      (tenantA === tenantB && categoryA === categoryB) ||
+      TableKeys.partitionKey(tenantA, categoryA, 0) !== TableKeys.partitionKey(tenantB, categoryB, 0)
+  )
+
+  it.prop("given a stream, when its row keys are parsed, then id and version come back", [tricky], ([id]) => {
+    const parsed = TableKeys.parseStreamRow(TableKeys.streamRow(id, 42))
+    return parsed?.id === id && parsed.version === 42
+  })
+
+  it("given a separator inside parts, when keys are built, then the boundary between parts cannot move", () => {
+    assert.notStrictEqual(TableKeys.partitionKey("a|b", "c", 0), TableKeys.partitionKey("a", "b|c", 0))
+    assert.notStrictEqual(TableKeys.registryRow("a|b", "c"), TableKeys.registryRow("a", "b|c"))
+    assert.deepStrictEqual(TableKeys.parsePartitionKey(TableKeys.partitionKey("a|b", "c/d", 7)), {
+      tenant: "a|b",
+      category: "c/d",
+      shard: 7
+    })
+  })
+
+  it("given the forbidden characters, when encoded, then each becomes ~XX", () => {
+    assert.strictEqual(TableKeys.encodePart("a/b\\c#d?e%f~g|h"), "a~2Fb~5Cc~23d~3Fe~25f~7Eg~7Ch")
+    assert.strictEqual(TableKeys.encodePart("it's é 漢 😀"), "it's é 漢 😀")
+  })
+
+  it("given strings encoding never produces, when decoded, then they are refused", () => {
+    for (const bad of ["a/b", "a|b", "~", "~4", "~zz", "~41", "a%b"]) assert.isUndefined(TableKeys.decodePart(bad), bad)
+  })
+
+  it("given the longest parts made of the widest characters, when keys are built, then they fit Azurite's 512 units", () => {
+    const tenant = "/".repeat(StreamId.maxTenantLength)
+    const category = "|".repeat(StreamId.maxCategoryLength)
+    const id = "#".repeat(StreamId.maxIdLength)
+    const keys = [
+      TableKeys.partitionKey(tenant, category, 1023),
+      TableKeys.registryRow(tenant, category),
+      TableKeys.streamRow(id, TableKeys.maxVersion),
+      TableKeys.feedRow(TableKeys.maxPosition)
+    ]
+    for (const key of keys) assert.isAtMost(key.length, TableKeys.maxKeyLength)
+    assert.isAtMost(Buffer.byteLength(TableKeys.streamRow("漢".repeat(StreamId.maxIdLength), 1)), 1024)
+  })
+
+  it("given positions and versions, when keys are built, then their lexicographic order is numeric order", () => {
+    const positions = [1, 9, 10, 99, 100, 12_345, 10_000_000_000, Number.MAX_SAFE_INTEGER]
+    const keys = positions.map(TableKeys.feedRow)
+    assert.deepStrictEqual([...keys].sort(), keys)
+    assert.deepStrictEqual(keys.map(TableKeys.parseFeedRow), positions)
+    const versions = [0, 1, 9, 10, 1_000, TableKeys.maxVersion].map((v) => TableKeys.streamRow("x", v))
+    assert.deepStrictEqual([...versions].sort(), versions)
+  })
+})
