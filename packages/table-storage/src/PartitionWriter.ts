@@ -27,7 +27,7 @@
  */
 import type { TransactionAction } from "@azure/data-tables"
 import { AppendTooLarge, InvalidAppend, type StoreFailure, StoreUnavailable, type StreamId } from "@eventable/core"
-import { Cause, Deferred, Effect, Metric, Option, Queue, Random, type Scope } from "effect"
+import { Cause, Deferred, Effect, Metric, Option, Random, type Scope } from "effect"
 import * as EventRows from "./EventRows.ts"
 import * as TableKeys from "./TableKeys.ts"
 import type { TableRequestError, TableStorageClient } from "./TableStorageClient.ts"
@@ -214,11 +214,15 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
         owners.push({ append: -1, kind: "head" })
 
         const submitted = yield* Effect.result(
-          client.submit(actions).pipe(
-            Effect.withSpan("TableEventStore.commit", {
-              attributes: { "eventable.appends": batch.length, "eventable.operations": actions.length }
-            })
-          )
+          client
+            .submit(actions)
+            .pipe(
+              Effect.withSpan(
+                "TableEventStore.commit",
+                { attributes: { "eventable.appends": batch.length, "eventable.operations": actions.length } },
+                { captureStackTrace: false }
+              )
+            )
         )
         if (submitted._tag === "Success") {
           yield* Metric.update(batchSize, batch.length)
@@ -226,9 +230,14 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
           const responses = submitted.success.subResponses
           const headEtag = responses[actions.length - 1]?.etag
           Object.assign(head, { position: last, etag: headEtag, known: headEtag !== undefined })
-          yield* Effect.forEach(batch, (append, a) =>
-            resolve(append, { _tag: "Committed", positions: positions[a]!, headerEtag: responses[a]?.etag })
-          )
+          yield* Effect.sync(() => {
+            batch.forEach((append, a) => {
+              Deferred.doneUnsafe(
+                append.outcome,
+                Effect.succeed({ _tag: "Committed", positions: positions[a]!, headerEtag: responses[a]?.etag })
+              )
+            })
+          })
           return
         }
 
@@ -350,29 +359,58 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
     return { batch, rest }
   }
 
-  /** A group-commit writer for one partition: a queue drained by one fiber, until `scope` closes. */
-  const groupWriter = (partitionKey: string, scope: Scope.Scope) =>
-    Effect.gen(function* () {
-      const queue = yield* Queue.unbounded<PendingAppend>()
-      const head: Head = { position: 0, etag: undefined, known: false }
-      let waiting: Array<PendingAppend> = []
-      const loop = Effect.gen(function* () {
-        while (true) {
-          waiting =
-            waiting.length === 0 ? [...(yield* Queue.takeAll(queue))] : [...waiting, ...(yield* Queue.clear(queue))]
-          const { batch, rest } = select(partitionKey, waiting)
-          waiting = rest
-          yield* commit(partitionKey, batch, head)
-        }
-      })
-      const shutdown = Effect.gen(function* () {
-        const failure = new StoreUnavailable({ operation: "append", reason: "the event store is shutting down" })
-        const left = [...waiting, ...(yield* Queue.clear(queue))]
-        yield* Effect.forEach(left, (append) => resolve(append, { _tag: "Failed", error: failure }))
-      })
-      yield* Effect.forkIn(loop.pipe(Effect.onInterrupt(() => shutdown)), scope, { startImmediately: true })
-      return (append: PendingAppend) => Queue.offer(queue, append).pipe(Effect.andThen(Deferred.await(append.outcome)))
+  /**
+   * A group-commit writer for one partition. One commit is in flight at a
+   * time. An append that finds the writer idle commits at once, in its own
+   * fiber (no hand-off, no added latency). Appends that arrive while a commit
+   * is in flight wait, and the next commit takes all of them that fit; a
+   * drainer fiber in `scope` runs those commits until nobody waits.
+   */
+  const groupWriter = (partitionKey: string, scope: Scope.Scope) => {
+    const head: Head = { position: 0, etag: undefined, known: false }
+    let waiting: Array<PendingAppend> = []
+    let busy = false
+
+    const release = Effect.suspend(() => {
+      if (waiting.length === 0) {
+        busy = false
+        return Effect.void
+      }
+      return Effect.asVoid(Effect.forkIn(drain, scope, { startImmediately: true }))
     })
+
+    const drain: Effect.Effect<void> = Effect.suspend(() => {
+      const { batch, rest } = select(partitionKey, waiting)
+      waiting = rest
+      return Effect.uninterruptible(commit(partitionKey, batch, head))
+    }).pipe(
+      Effect.andThen(release),
+      Effect.onInterrupt(() =>
+        Effect.suspend(() => {
+          const failure = new StoreUnavailable({ operation: "append", reason: "the event store is shutting down" })
+          const left = waiting
+          waiting = []
+          busy = false
+          return Effect.forEach(left, (append) => resolve(append, { _tag: "Failed", error: failure }))
+        })
+      )
+    )
+
+    return (append: PendingAppend) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          if (busy) {
+            waiting.push(append)
+            return restore(Deferred.await(append.outcome))
+          }
+          busy = true
+          return commit(partitionKey, [append], head).pipe(
+            Effect.andThen(release),
+            Effect.andThen(restore(Deferred.await(append.outcome)))
+          )
+        })
+      )
+  }
 
   /** Commits one append on its own, competing with every other writer for the head. */
   const soloWriter = (partitionKey: string) => {

@@ -50,7 +50,7 @@ import {
   type StoreUnavailable,
   StreamId
 } from "@eventable/core"
-import { Context, Effect, Layer, Metric, Option, Result, type Scope, Semaphore, Stream } from "effect"
+import { Context, Effect, Layer, Metric, Option, Result, type Scope, Stream } from "effect"
 import * as CategoryRegistry from "./CategoryRegistry.ts"
 import * as EventRows from "./EventRows.ts"
 import * as HeaderCache from "./HeaderCache.ts"
@@ -107,27 +107,14 @@ export const make = (
     const headers = HeaderCache.make(options.headerCacheSize)
     const writer = PartitionWriter.make(client, options)
     const writers = new Map<string, (append: PartitionWriter.PendingAppend) => Effect.Effect<PartitionWriter.Outcome>>()
-    const creating = yield* Semaphore.make(1)
     const lockStream = StreamLocks.make()
 
     const writerFor = (partitionKey: string) => {
       const existing = writers.get(partitionKey)
-      if (existing !== undefined) return Effect.succeed(existing)
-      if (!options.groupCommit) {
-        const solo = writer.soloWriter(partitionKey)
-        writers.set(partitionKey, solo)
-        return Effect.succeed(solo)
-      }
-      return creating.withPermit(
-        Effect.suspend(() => {
-          const raced = writers.get(partitionKey)
-          if (raced !== undefined) return Effect.succeed(raced)
-          return Effect.map(writer.groupWriter(partitionKey, scope), (submit) => {
-            writers.set(partitionKey, submit)
-            return submit
-          })
-        })
-      )
+      if (existing !== undefined) return existing
+      const created = options.groupCommit ? writer.groupWriter(partitionKey, scope) : writer.soloWriter(partitionKey)
+      writers.set(partitionKey, created)
+      return created
     }
 
     const headerKey = (partitionKey: string, streamId: StreamId.StreamId) =>
@@ -189,12 +176,22 @@ export const make = (
         return Option.some<ReadonlyArray<number>>(positions)
       }).pipe(Effect.mapError((error) => error.toStoreError()))
 
-    const append: EventStore["Service"]["append"] = Effect.fn("TableEventStore.append")(
-      function* (streamId, events, expected) {
-        yield* Effect.annotateCurrentSpan({
-          "eventable.stream": StreamId.format(streamId),
-          "eventable.events": events.length
-        })
+    // Spans without stack capture on the hot paths: a stack per call costs more than a local round trip's 5%.
+    const append: EventStore["Service"]["append"] = (streamId, events, expected) =>
+      appendTraced(streamId, events, expected).pipe(
+        Effect.withSpan(
+          "TableEventStore.append",
+          { attributes: { "eventable.stream": StreamId.format(streamId), "eventable.events": events.length } },
+          { captureStackTrace: false }
+        )
+      )
+
+    const appendTraced = (
+      streamId: StreamId.StreamId,
+      events: ReadonlyArray<EventData.EventData>,
+      expected: ExpectedVersion.ExpectedVersion
+    ) =>
+      Effect.gen(function* () {
         const prepared: Array<EventRows.PreparedEvent> = []
         yield* AppendRequest.validate(streamId, events, expected, limits, {
           event: (event) => {
@@ -231,13 +228,12 @@ export const make = (
           return { version: header.version, partition, positions: [] }
         }
 
-        const submit = yield* writerFor(partitionKey)
+        const submit = writerFor(partitionKey)
         return yield* lockStream(
           cacheKey,
           commitWithHeader(partitionKey, partition, cacheKey, submit, streamId, events, expected, prepared)
         )
-      }
-    )
+      })
 
     const commitWithHeader = (
       partitionKey: string,
@@ -310,16 +306,18 @@ export const make = (
           const upper = TableKeys.streamRow(streamId.id, TableKeys.maxVersion)
           const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${lower} and RowKey le ${upper}`
           let next = from
+          const prefix = TableKeys.streamPrefix(streamId.id)
+          const headerRow = TableKeys.streamRow(streamId.id, 0)
           const decodePage = (entities: ReadonlyArray<EventRows.Row | Record<string, unknown>>) => {
             const page: Array<StoredEvent> = []
             for (const entity of entities) {
               const row = entity as Parameters<typeof EventRows.readEventRow>[0]
-              if (row.rowKey === TableKeys.streamRow(streamId.id, 0)) {
+              if (row.rowKey === headerRow) {
                 const version = EventRows.count(row, "version")
                 if (version !== undefined) headers.set(headerKey(partitionKey, streamId), { version, etag: row.etag })
                 continue
               }
-              const stored = EventRows.readEventRow(row, streamId, partition)
+              const stored = EventRows.readEventRow(row, streamId, partition, prefix)
               if (Result.isFailure(stored)) return Result.fail(stored.failure)
               if (stored.success.version !== next) {
                 return Result.fail(
@@ -353,37 +351,47 @@ export const make = (
         Stream.withSpan("TableEventStore.readStream", { attributes: { "eventable.stream": StreamId.format(streamId) } })
       )
 
-    const read: EventFeed["Service"]["read"] = Effect.fn("TableEventFeed.read")(function* (partition, after, limit) {
-      const start = Math.max(0, Math.floor(after))
-      const count = Math.max(0, Math.floor(limit))
-      if (count === 0 || start >= TableKeys.maxPosition) return []
-      const partitionKey = TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)
-      const lower = TableKeys.feedRow(start)
-      const upper = TableKeys.feedRow(Math.min(start + count, TableKeys.maxPosition))
-      const filter = odata`PartitionKey eq ${partitionKey} and RowKey gt ${lower} and RowKey le ${upper}`
-      const events: Array<StoredEvent> = []
-      let token: string | undefined
-      do {
-        const page = yield* client
-          .page(filter, { pageSize: Math.min(count - events.length, 1000), continuationToken: token })
-          .pipe(Effect.mapError((error) => error.toStoreError()))
-        for (const entity of page.entities) {
-          const stored = yield* Effect.fromResult(EventRows.readFeedRow(entity, partition))
-          if (stored.position !== start + events.length + 1) {
-            return yield* new CorruptEvent({
-              stream: StreamId.format(stored.streamId),
-              version: stored.version,
-              type: stored.type,
-              reason: `feed position ${start + events.length + 1} of ${Partition.format(partition)} is missing`
-            })
+    const read: EventFeed["Service"]["read"] = (partition, after, limit) =>
+      readTraced(partition, after, limit).pipe(
+        Effect.withSpan(
+          "TableEventFeed.read",
+          { attributes: { "eventable.partition": Partition.format(partition), "eventable.after": after } },
+          { captureStackTrace: false }
+        )
+      )
+
+    const readTraced = (partition: Partition.Partition, after: number, limit: number) =>
+      Effect.gen(function* () {
+        const start = Math.max(0, Math.floor(after))
+        const count = Math.max(0, Math.floor(limit))
+        if (count === 0 || start >= TableKeys.maxPosition) return []
+        const partitionKey = TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)
+        const lower = TableKeys.feedRow(start)
+        const upper = TableKeys.feedRow(Math.min(start + count, TableKeys.maxPosition))
+        const filter = odata`PartitionKey eq ${partitionKey} and RowKey gt ${lower} and RowKey le ${upper}`
+        const events: Array<StoredEvent> = []
+        let token: string | undefined
+        do {
+          const page = yield* client
+            .page(filter, { pageSize: Math.min(count - events.length, 1000), continuationToken: token })
+            .pipe(Effect.mapError((error) => error.toStoreError()))
+          for (const entity of page.entities) {
+            const stored = yield* Effect.fromResult(EventRows.readFeedRow(entity, partition))
+            if (stored.position !== start + events.length + 1) {
+              return yield* new CorruptEvent({
+                stream: StreamId.format(stored.streamId),
+                version: stored.version,
+                type: stored.type,
+                reason: `feed position ${start + events.length + 1} of ${Partition.format(partition)} is missing`
+              })
+            }
+            events.push(stored)
           }
-          events.push(stored)
-        }
-        token = page.continuationToken
-      } while (token !== undefined && events.length < count)
-      yield* Metric.update(eventsRead, events.length)
-      return events
-    })
+          token = page.continuationToken
+        } while (token !== undefined && events.length < count)
+        yield* Metric.update(eventsRead, events.length)
+        return events
+      })
 
     const head: EventFeed["Service"]["head"] = (partition) =>
       writer.readHead(TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)).pipe(

@@ -232,20 +232,42 @@ const make = (options: ResolvedOptions) =>
     const client = yield* sdkClient(options, agents)
     const timeout = options.requestTimeout
 
-    const call = <A>(operation: string, run: (signal: AbortSignal) => PromiseLike<A>) =>
-      Effect.tryPromise({ try: run, catch: (error) => classify(operation, error) }).pipe(
-        Effect.timeoutOrElse({
-          duration: timeout,
-          orElse: () =>
-            Effect.fail(
-              new TableRequestError({
-                operation,
-                transient: true,
-                detail: `no answer within ${Duration.format(timeout)}`
-              })
+    const timeoutMillis = Duration.toMillis(timeout)
+    // One AbortController and one timer per request: the timer aborts a request that takes too
+    // long (cheaper than Effect.timeout, which forks a fiber), and interruption aborts it too.
+    const call = <A>(operation: string, run: (signal: AbortSignal) => Promise<A>) =>
+      Effect.callback<A, TableRequestError>((resume) => {
+        const controller = new AbortController()
+        let timedOut = false
+        const timer = setTimeout(() => {
+          timedOut = true
+          controller.abort()
+        }, timeoutMillis)
+        run(controller.signal).then(
+          (value) => {
+            clearTimeout(timer)
+            resume(Effect.succeed(value))
+          },
+          (error: unknown) => {
+            clearTimeout(timer)
+            resume(
+              Effect.fail(
+                timedOut
+                  ? new TableRequestError({
+                      operation,
+                      transient: true,
+                      detail: `no answer within ${Duration.format(timeout)}`
+                    })
+                  : classify(operation, error)
+              )
             )
+          }
+        )
+        return Effect.sync(() => {
+          clearTimeout(timer)
+          controller.abort()
         })
-      )
+      })
 
     const retryTransient = <A, R>(effect: Effect.Effect<A, TableRequestError, R>) =>
       effect.pipe(
