@@ -1,0 +1,41 @@
+/**
+ * `npm run bench [-- --quick]`: starts the local stand-ins, runs every
+ * benchmark, prints the figures and writes docs/benchmarks.{json,md}.
+ */
+import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { Azurite } from "@eventable/testing"
+import { Effect, Redacted } from "effect"
+import * as Report from "./Report.ts"
+import * as TableStorageBench from "./TableStorageBench.ts"
+
+const quick = process.argv.includes("--quick")
+
+const azuriteVersion = (): string => {
+  const path = createRequire(import.meta.url).resolve("azurite/package.json")
+  return `Azurite ${(JSON.parse(readFileSync(path, "utf8")) as { version: string }).version} (in-memory, child process)`
+}
+
+const program = Effect.gen(function* () {
+  const started = performance.now()
+  const azurite = yield* Azurite.start()
+  process.stdout.write(`Benchmarks${quick ? " (quick)" : ""} on ${azuriteVersion()} at ${azurite.tableEndpoint}\n`)
+  const results = yield* TableStorageBench.run(
+    Redacted.value(azurite.connectionString),
+    quick ? TableStorageBench.quick : TableStorageBench.full
+  )
+  const seconds = (performance.now() - started) / 1000
+  Report.write(new URL("../../../docs/", import.meta.url), results, { quick, azurite: azuriteVersion(), seconds })
+  process.stdout.write(`Wrote docs/benchmarks.md and docs/benchmarks.json in ${seconds.toFixed(0)} s\n`)
+  for (const goal of Report.goals) {
+    const value = results[goal.name]
+    process.stdout.write(
+      `  ${goal.name} = ${value?.toFixed(3)} (goal ${goal.goal}): ${value !== undefined && goal.met(value) ? "met" : "NOT met"}\n`
+    )
+  }
+}).pipe(Effect.scoped)
+
+Effect.runPromise(program).catch((error: unknown) => {
+  console.error(error)
+  process.exitCode = 1
+})
