@@ -59,6 +59,23 @@ interface PartitionLog {
   readonly events: Array<StoredEvent>
 }
 
+/**
+ * The stored events an append would have written, when it already did: same event ids at the
+ * versions it expected to write (a retry after a lost answer, or of the same request).
+ */
+const alreadyAppended = (
+  stream: ReadonlyArray<StoredEvent>,
+  expected: ExpectedVersion.ExpectedVersion,
+  events: ReadonlyArray<EventData.EventData>
+): ReadonlyArray<StoredEvent> | undefined => {
+  const base = expected._tag === "Exact" ? expected.version : expected._tag === "NoStream" ? 0 : undefined
+  if (base === undefined || events.length === 0 || stream.length < base + events.length) return undefined
+  const candidates = stream.slice(base, base + events.length)
+  return candidates.every((stored, index) => stored.metadata.eventId === events[index]!.metadata.eventId)
+    ? candidates
+    : undefined
+}
+
 const streamKey = (streamId: StreamId): string => `${streamId.tenant}\u0000${streamId.category}\u0000${streamId.id}`
 const categoryKey = (tenant: string, category: string): string => `${tenant}\u0000${category}`
 
@@ -107,10 +124,17 @@ export const make = (
             // Runs without yielding: the check and the write are one atomic step.
             const stream = streams.get(streamKey(streamId)) ?? []
             const actual = stream.length
-            if (!ExpectedVersion.matches(expected, actual)) {
-              return Effect.fail(new ConcurrencyConflict({ streamId, expected, actual }))
-            }
             const partition = partitionOf(streamId)
+            if (!ExpectedVersion.matches(expected, actual)) {
+              const retried = alreadyAppended(stream, expected, events)
+              return retried === undefined
+                ? Effect.fail(new ConcurrencyConflict({ streamId, expected, actual }))
+                : Effect.succeed({
+                    version: retried[retried.length - 1]!.version,
+                    partition,
+                    positions: retried.map((e) => e.position)
+                  })
+            }
             if (events.length === 0) return Effect.succeed({ version: actual, partition, positions: [] })
             const cKey = categoryKey(streamId.tenant, streamId.category)
             if (!registry.has(cKey)) {

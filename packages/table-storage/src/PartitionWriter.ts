@@ -169,7 +169,15 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
       let transientFailures = 0
       let headConflicts = 0
       while (batch.length > 0) {
-        if (!head.known) Object.assign(head, yield* readHead(partitionKey))
+        if (!head.known) {
+          const read = yield* Effect.result(readHead(partitionKey))
+          if (read._tag === "Failure") {
+            const error = read.failure.toStoreError()
+            yield* Effect.forEach(batch, (append) => resolve(append, { _tag: "Failed", error }))
+            return
+          }
+          Object.assign(head, read.success)
+        }
         const start = head.position
         const positions: Array<Array<number>> = []
         let last = start

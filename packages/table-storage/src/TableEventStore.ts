@@ -249,6 +249,14 @@ export const make = (
         for (let attempt = 0; ; attempt++) {
           const header = yield* headerFor(partitionKey, streamId, expected)
           if (!ExpectedVersion.matches(expected, header.version)) {
+            // A retry of an append that already committed finds its own events where it expected to write them.
+            const pinned = expected._tag === "Exact" ? expected.version : expected._tag === "NoStream" ? 0 : undefined
+            if (pinned !== undefined && header.version >= pinned + events.length) {
+              const mine = yield* alreadyCommitted(partitionKey, streamId, pinned, events)
+              if (Option.isSome(mine)) {
+                return { version: pinned + events.length, partition, positions: mine.value } satisfies AppendResult
+              }
+            }
             yield* Metric.update(conflicts, 1)
             return yield* new ConcurrencyConflict({ streamId, expected, actual: header.version })
           }

@@ -9,14 +9,16 @@
  *
  * @example
  * ```ts
- * import { layer } from "@effect/vitest"
  * import { Azurite } from "@eventable/testing"
- * import { TableEventStore } from "@eventable/table-storage"
- * import { Layer } from "effect"
+ * import { TableEventStore, TableStorageConfig } from "@eventable/table-storage"
+ * import { Effect, Layer } from "effect"
  *
- * const Store = Layer.unwrap(Effect.map(Azurite.asEffect(), (azurite) =>
- *   TableEventStore.layer({ connectionString: azurite.connectionString, table: "events" })
- * )).pipe(Layer.provide(Azurite.layer))
+ * const StoreOnAzurite = Layer.unwrap(
+ *   Effect.gen(function* () {
+ *     const azurite = yield* Azurite
+ *     return TableEventStore.layer({ connection: TableStorageConfig.connectionString(azurite.connectionString) })
+ *   })
+ * ).pipe(Layer.provide(Azurite.layer))
  * ```
  *
  * @since 0.1.0

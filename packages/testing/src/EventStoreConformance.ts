@@ -269,6 +269,29 @@ export const run = <E>(
     )
 
     it.effect(
+      "given an append that committed, when the very same append is retried, then it succeeds once",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const feed = yield* EventFeed
+          const tenant = freshTenant()
+          const streamId = yield* streamIn(tenant, "o-1")
+          yield* store.append(streamId, yield* events(1), ExpectedVersion.noStream)
+          const batch = yield* events(2, 1)
+
+          const first = yield* store.append(streamId, batch, ExpectedVersion.exact(1))
+          const retried = yield* store.append(streamId, batch, ExpectedVersion.exact(1))
+          const other = yield* Effect.flip(store.append(streamId, yield* events(2, 1), ExpectedVersion.exact(1)))
+
+          assert.deepStrictEqual(retried, first)
+          assert.strictEqual(other._tag, "ConcurrencyConflict", "different events at the same version still conflict")
+          assert.strictEqual(yield* versionOf(store, streamId), 3)
+          assert.strictEqual(yield* feed.head(Partition.make(tenant, "order", 0)), 3)
+        }),
+      timeout
+    )
+
+    it.effect(
       "given several streams in one partition, when appended in turn, then versions and positions are contiguous in commit order",
       () =>
         Effect.gen(function* () {
