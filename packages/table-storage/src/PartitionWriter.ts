@@ -27,7 +27,7 @@
  */
 import type { TransactionAction } from "@azure/data-tables"
 import { AppendTooLarge, InvalidAppend, type StoreFailure, StoreUnavailable, type StreamId } from "@eventable/core"
-import { Cause, Deferred, Effect, Metric, Option, Random, type Scope } from "effect"
+import { Cause, Clock, Deferred, Effect, Metric, Option, Random, type Scope } from "effect"
 import * as EventRows from "./EventRows.ts"
 import * as TableKeys from "./TableKeys.ts"
 import type { TableRequestError, TableStorageClient } from "./TableStorageClient.ts"
@@ -135,7 +135,8 @@ const unknownOutcomes = Metric.counter("eventable_table_unknown_outcomes_total",
   description: "Transactions whose answer was lost and whose outcome was read back"
 })
 
-const maxHeadConflicts = 64
+/** How long a writer keeps renumbering while other writers keep winning the head. */
+const maxContentionMillis = 60_000
 
 /**
  * The commit machinery of one store: shared by every partition.
@@ -168,6 +169,7 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
       let batch = [...initial]
       let transientFailures = 0
       let headConflicts = 0
+      let contendedSince: number | undefined
       while (batch.length > 0) {
         if (!head.known) {
           const read = yield* Effect.result(readHead(partitionKey))
@@ -277,15 +279,21 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
           // The head moved (or a position is taken): renumber and resubmit, no decider runs again.
           yield* Metric.update(headContention, 1)
           head.known = false
-          if (++headConflicts > maxHeadConflicts) {
+          // Someone else committed, so the partition progresses; only a writer that keeps losing gives up.
+          const now = yield* Clock.currentTimeMillis
+          contendedSince ??= now
+          if (now - contendedSince > maxContentionMillis) {
             const failure = new StoreUnavailable({
               operation: "append",
-              reason: "too much contention for the partition head"
+              reason: `other writers kept moving the partition head for ${Math.round((now - contendedSince) / 1000)} s`
             })
             yield* Effect.forEach(batch, (append) => resolve(append, { _tag: "Failed", error: failure }))
             return
           }
-          if (headConflicts > 1) yield* Effect.sleep(`${yield* Random.nextIntBetween(0, 2 * headConflicts)} millis`)
+          if (++headConflicts > 1) {
+            const ceiling = Math.min(2 ** headConflicts, 64)
+            yield* Effect.sleep(`${yield* Random.nextIntBetween(0, ceiling)} millis`)
+          }
           continue
         }
         if (error.status === 413 && batch.length > 1) {
