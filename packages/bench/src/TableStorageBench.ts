@@ -90,6 +90,7 @@ export const run = (connectionString: string, settings: Settings) =>
       results["append.single.library_ms"] = perAppend.library
       results["append.single.raw_ms"] = perAppend.raw
       results["append.single.ratio_vs_raw"] = perAppend.library / perAppend.raw
+      results["append.single.overhead_ms"] = perAppend.library - perAppend.raw
       yield* log(
         `append.single: library ${results["append.single.library_ms"].toFixed(2)} ms, raw ${results[
           "append.single.raw_ms"
@@ -170,6 +171,7 @@ export const run = (connectionString: string, settings: Settings) =>
       results["read.stream1000.library_ms"] = perRead.library
       results["read.stream1000.raw_ms"] = perRead.raw
       results["read.stream1000.ratio_vs_raw"] = perRead.library / perRead.raw
+      results["read.stream1000.overhead_ms"] = perRead.library - perRead.raw
       yield* log(
         `read.stream1000: library ${perRead.library.toFixed(1)} ms, raw ${perRead.raw.toFixed(1)} ms, ratio ${results[
           "read.stream1000.ratio_vs_raw"

@@ -1,16 +1,21 @@
 /**
- * `npm run demo`: walks the users example through the command handler on the
- * in-memory store, and prints the events and states.
+ * `npm run demo`: the users example, end to end. First on the in-memory store,
+ * then on Azure Table Storage (a local Azurite started for the demo): it
+ * registers, renames and blocks users, breaks the rules on purpose, and prints
+ * the events, the feed and the states.
  */
-import { EventCodec, EventStore, InMemoryEventStore, StreamId } from "@eventable/core"
-import { Console, Effect, Stream } from "effect"
+import { EventCodec, EventFeed, EventStore, InMemoryEventStore, Partition, StreamId } from "@eventable/core"
+import { TableEventStore, TableStorageConfig } from "@eventable/table-storage"
+import { Azurite } from "@eventable/testing"
+import { Console, Effect, Layer, Stream } from "effect"
 import { BlockUser, RegisterUser, RenameUser, UserEvent } from "./User.ts"
 import { UserCommands, userCategory } from "./UserCommands.ts"
 
 const tenant = "acme"
 const ada = { tenant, id: "ada" }
+const codec = EventCodec.make(UserEvent)
 
-const show = (label: string, value: unknown) => Console.log(`${label.padEnd(34)} ${JSON.stringify(value)}`)
+const show = (label: string, value: unknown) => Console.log(`  ${label.padEnd(44)} ${JSON.stringify(value)}`)
 
 const attempt = <A, E extends { readonly _tag: string; readonly message: string }, R>(
   label: string,
@@ -21,9 +26,7 @@ const attempt = <A, E extends { readonly _tag: string; readonly message: string 
     Effect.catch((error) => show(`${label} -> rejected`, { error: error._tag, message: error.message }))
   )
 
-const program = Effect.gen(function* () {
-  yield* Console.log("Eventable demo: the users example on the in-memory event store\n")
-
+const walkthrough = Effect.gen(function* () {
   yield* attempt(
     "register ada",
     UserCommands.create(ada, new RegisterUser({ userName: "ada", email: "ada@example.com" }), {
@@ -32,6 +35,10 @@ const program = Effect.gen(function* () {
   )
   yield* attempt("rename to Ada Lovelace", UserCommands.update(ada, new RenameUser({ name: "Ada Lovelace" })))
   yield* attempt("rename to the same name (no-op)", UserCommands.update(ada, new RenameUser({ name: "Ada Lovelace" })))
+  yield* attempt(
+    "register grace",
+    UserCommands.create({ tenant, id: "grace" }, new RegisterUser({ userName: "grace", email: "grace@example.com" }))
+  )
   yield* attempt("block ada", UserCommands.update(ada, new BlockUser()))
   yield* attempt("rename a blocked user", UserCommands.update(ada, new RenameUser({ name: "Countess" })))
   yield* attempt(
@@ -55,24 +62,46 @@ const program = Effect.gen(function* () {
     UserCommands.update({ tenant, id: "bad\u0000id" }, new RenameUser({ name: "x" }))
   )
 
-  yield* Console.log("\nThe stream acme/user/ada as stored:")
+  yield* Console.log("\n  The stream acme/user/ada:")
   const store = yield* EventStore
-  const codec = EventCodec.make(UserEvent)
   const streamId = yield* StreamId.make({ tenant, category: userCategory, id: "ada" })
   yield* store.readStream(streamId).pipe(
     Stream.mapEffect(codec.decodeStored),
     Stream.runForEach((recorded) =>
-      show(`  v${recorded.version} @${recorded.position} ${recorded.type}`, {
+      show(`v${recorded.version} ${recorded.type}`, {
         data: recorded.event,
         correlationId: recorded.metadata.correlationId
       })
     )
   )
-  const loaded = yield* UserCommands.load(ada)
-  yield* show("\nFinal state of ada", loaded)
+  yield* Console.log("\n  The feed of acme/user, in commit order:")
+  const feed = yield* EventFeed
+  for (const event of yield* feed.read(Partition.make(tenant, userCategory, 0), 0, 100)) {
+    yield* show(`position ${event.position}`, { stream: event.streamId.id, version: event.version, type: event.type })
+  }
+  yield* Console.log("")
+  yield* show("final state of ada", (yield* UserCommands.load(ada)).state)
 })
 
-Effect.runPromise(program.pipe(Effect.provide(InMemoryEventStore.layer()))).catch((error: unknown) => {
+const onTableStorage = Layer.unwrap(
+  Effect.gen(function* () {
+    const azurite = yield* Azurite
+    yield* Console.log(`(Azurite started at ${azurite.tableEndpoint})\n`)
+    return TableEventStore.layer({
+      connection: TableStorageConfig.connectionString(azurite.connectionString),
+      table: "demo"
+    })
+  })
+).pipe(Layer.provide(Azurite.layer))
+
+const program = Effect.gen(function* () {
+  yield* Console.log("Eventable demo: the users example\n\n1. On the in-memory event store\n")
+  yield* walkthrough.pipe(Effect.provide(InMemoryEventStore.layer()))
+  yield* Console.log("\n2. On Azure Table Storage (a local Azurite, no cloud account)\n")
+  yield* walkthrough.pipe(Effect.provide(onTableStorage))
+})
+
+Effect.runPromise(program).catch((error: unknown) => {
   console.error(error)
   process.exitCode = 1
 })

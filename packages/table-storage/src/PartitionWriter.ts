@@ -319,6 +319,11 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
         if (error.transient) {
           // The answer was lost: the transaction may or may not have committed.
           yield* Metric.update(unknownOutcomes, 1)
+          yield* Effect.logWarning("transaction answer lost; reading its outcome back", {
+            partition: partitionKey,
+            appends: batch.length,
+            error: error.message
+          })
           const check = yield* Effect.result(committedEarlier(partitionKey, batch, start))
           if (check._tag === "Success" && check.success.committed) {
             Object.assign(head, check.success.head, { known: false })
@@ -330,6 +335,11 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
           head.known = false
           if (++transientFailures > options.transientRetries) {
             const failure = error.toStoreError()
+            yield* Effect.logError("giving up on a transaction after transient failures", {
+              partition: partitionKey,
+              attempts: transientFailures,
+              error: error.message
+            })
             yield* Effect.forEach(batch, (append) => resolve(append, { _tag: "Failed", error: failure }))
             return
           }
