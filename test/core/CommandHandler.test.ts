@@ -270,6 +270,32 @@ describe("CommandHandler", () => {
   )
 
   it.effect(
+    "given an event its schema cannot encode, when executed, then InvalidAppend names it and nothing is written",
+    () =>
+      Effect.gen(function* () {
+        class Rated extends Schema.TaggedClass<Rated>()("Rated", {
+          stars: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 5 }))
+        }) {}
+        const rater = CommandHandler.make({
+          category: "account",
+          codec: EventCodec.make(Schema.Union([Rated])),
+          decider: Decider.make<number, Rated, number>({
+            initialState: 0,
+            evolve: (n) => n + 1,
+            // A decider bug: the event skips its own checks at construction.
+            decide: (stars) => Effect.succeed([new Rated({ stars }, { disableChecks: true })])
+          })
+        })
+
+        const error = yield* Effect.flip(rater.execute(target, 9))
+
+        assert.strictEqual(error._tag, "InvalidAppend")
+        if (error._tag === "InvalidAppend") assert.include(error.reason, "the event schema rejects it")
+        assert.strictEqual((yield* storedEvents("bank", "acc-1")).length, 0)
+      }).pipe(Effect.provide(InMemoryEventStore.layer()))
+  )
+
+  it.effect(
     "given more new events than one append holds, when executed, then TooManyEvents and nothing is written",
     () =>
       Effect.gen(function* () {
