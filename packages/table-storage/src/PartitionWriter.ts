@@ -253,23 +253,25 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
 
         const error: TableRequestError = submitted.failure
         const owner = error.index === undefined ? undefined : owners[error.index]
-        if (owner !== undefined && owner.kind !== "head" && owner.kind !== "feed") {
-          // A header or an event row refused: only its own append fails; the rest go again.
+        const stale = error.status === 409 || error.status === 412 || error.status === 404
+        if (
+          owner !== undefined &&
+          owner.kind !== "head" &&
+          (error.status === 400 || (stale && owner.kind !== "feed"))
+        ) {
+          // A row of one append refused: only that append fails; the rest go again. A stale header
+          // (or an existing event row) is a conflict; a 400 is a row the service will never take.
           const append = batch[owner.append]!
-          const conflict = error.status === 409 || error.status === 412 || error.status === 404
           yield* resolve(
             append,
-            conflict
+            stale
               ? { _tag: "HeaderConflict" }
               : {
                   _tag: "Failed",
-                  error:
-                    error.status === 400
-                      ? new InvalidAppend({
-                          streamId: append.streamId,
-                          reason: `the store rejected it: ${error.detail}`
-                        })
-                      : error.toStoreError()
+                  error: new InvalidAppend({
+                    streamId: append.streamId,
+                    reason: `the store rejected it: ${error.detail}`
+                  })
                 }
           )
           batch = batch.filter((_, a) => a !== owner.append)

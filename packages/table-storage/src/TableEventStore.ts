@@ -57,7 +57,7 @@ import * as HeaderCache from "./HeaderCache.ts"
 import * as PartitionWriter from "./PartitionWriter.ts"
 import * as StreamLocks from "./StreamLocks.ts"
 import * as TableKeys from "./TableKeys.ts"
-import { TableStorageClient } from "./TableStorageClient.ts"
+import { type Entity, TableStorageClient } from "./TableStorageClient.ts"
 import * as TableStorageConfig from "./TableStorageConfig.ts"
 
 /**
@@ -166,10 +166,17 @@ export const make = (
         const lower = TableKeys.streamRow(streamId.id, base + 1)
         const upper = TableKeys.streamRow(streamId.id, base + events.length)
         const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${lower} and RowKey le ${upper}`
-        const page = yield* client.page(filter, { pageSize: events.length })
-        if (page.entities.length !== events.length) return Option.none<ReadonlyArray<number>>()
+        const rows: Array<Entity> = []
+        let token: string | undefined
+        do {
+          // A page may come back short (or empty) with a continuation token: follow it.
+          const page = yield* client.page(filter, { pageSize: events.length, continuationToken: token })
+          rows.push(...page.entities)
+          token = page.continuationToken
+        } while (token !== undefined && rows.length < events.length)
+        if (rows.length !== events.length) return Option.none<ReadonlyArray<number>>()
         const positions: Array<number> = []
-        for (const [index, entity] of page.entities.entries()) {
+        for (const [index, entity] of rows.entries()) {
           if (entity.eventId !== events[index]!.metadata.eventId) return Option.none<ReadonlyArray<number>>()
           positions.push(EventRows.count(entity, "position") ?? 0)
         }
