@@ -23,7 +23,7 @@ describe("EventRows", () => {
       causationId: "k",
       custom: { ip: "1" }
     })
-    const prepared = EventRows.prepare(streamId, original)
+    const prepared = EventRows.prepare(EventRows.shape(streamId), original)
 
     const fromEventRow = Result.getOrThrow(
       EventRows.readEventRow(asRead(prepared.eventRow(pk, 3, 17)), streamId, partition)
@@ -43,7 +43,7 @@ describe("EventRows", () => {
 
   it("given a payload over one property, when written, then it is split at 32,768 units and joined on read", () => {
     const data = JSON.stringify({ blob: "x".repeat(80_000) })
-    const row = EventRows.prepare(streamId, event(data)).eventRow(pk, 1, 1)
+    const row = EventRows.prepare(EventRows.shape(streamId), event(data)).eventRow(pk, 1, 1)
 
     assert.strictEqual(row.chunks, 3)
     assert.strictEqual(String(row.d0).length, EventRows.maxPropertyLength)
@@ -62,8 +62,8 @@ describe("EventRows", () => {
   })
 
   it("given payloads around 1 MiB, when sized, then the entity size follows Azure's formula", () => {
-    const small = EventRows.prepare(streamId, event("{}"))
-    const big = EventRows.prepare(streamId, event(JSON.stringify({ blob: "y".repeat(600_000) })))
+    const small = EventRows.prepare(EventRows.shape(streamId), event("{}"))
+    const big = EventRows.prepare(EventRows.shape(streamId), event(JSON.stringify({ blob: "y".repeat(600_000) })))
 
     assert.isBelow(small.entityBytes, 2_000)
     assert.isAbove(big.entityBytes, EventRows.maxEntityBytes) // 600,000 UTF-16 units = 1.2 MB
@@ -81,7 +81,10 @@ describe("EventRows", () => {
   ]
   for (const [label, damage, reason] of damaged) {
     it(`given an event row with ${label}, when read, then CorruptEvent says so`, () => {
-      const row = EventRows.prepare(streamId, event(JSON.stringify({ blob: "z".repeat(40_000) }))).eventRow(pk, 5, 9)
+      const row = EventRows.prepare(
+        EventRows.shape(streamId),
+        event(JSON.stringify({ blob: "z".repeat(40_000) }))
+      ).eventRow(pk, 5, 9)
       const result = EventRows.readEventRow({ ...damage(row), etag: "e", rowKey: row.rowKey }, streamId, partition)
 
       assert.isTrue(Result.isFailure(result))
@@ -95,7 +98,7 @@ describe("EventRows", () => {
   }
 
   it("given a feed row whose stream id is invalid, when read, then CorruptEvent names the position", () => {
-    const row = EventRows.prepare(streamId, event("{}")).feedRow(pk, 1, 4)
+    const row = EventRows.prepare(EventRows.shape(streamId), event("{}")).feedRow(pk, 1, 4)
     const result = EventRows.readFeedRow(asRead({ ...row, stream: "" }), partition)
 
     assert.isTrue(Result.isFailure(result))

@@ -104,7 +104,10 @@ describe("TableEventStore on Azurite", () => {
         const { store } = yield* onAzurite(table)
         const streamId = yield* streamIn(tenant(), "max")
         let units = 520_000
-        while (EventRows.prepare(streamId, yield* event(sized(units))).entityBytes > EventRows.maxEntityBytes)
+        while (
+          EventRows.prepare(EventRows.shape(streamId), yield* event(sized(units))).entityBytes >
+          EventRows.maxEntityBytes
+        )
           units -= 1_000
         const data = sized(units)
 

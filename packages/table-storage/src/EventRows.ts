@@ -130,47 +130,84 @@ const payload = (event: EventData.EventData): Record<string, string | number> =>
 }
 
 /**
- * Prepares an event of `streamId` for writing, at whatever version and
- * position it gets. Sizes assume the widest version and position, and the
- * stream's partition key (whose length does not depend on the shard).
+ * What every event of one stream shares: its row-key prefix and the sizes of
+ * its keys. Computed once per append, whatever the number of events.
  *
  * @since 0.1.0
  */
-export const prepare = (streamId: StreamId.StreamId, event: EventData.EventData): PreparedEvent => {
+export interface StreamShape {
+  readonly streamId: StreamId.StreamId
+  /** `s|<encoded id>|`: the stream's row keys are this plus a 10-digit version. */
+  readonly prefix: string
+  /** The stream header's row key (version 0). */
+  readonly headerRow: string
+  /** Azure's size of an event row without its payload, at the widest version and position. */
+  readonly eventRowBytes: number
+  /** Azure's size of a feed row without its payload, at the widest version and position. */
+  readonly feedRowBytes: number
+  /** What the keys of one event's two rows add to a request, at most. */
+  readonly keyRequestBytes: number
+  /** What the stream header's update adds to a request, at most. */
+  readonly headerRequestBytes: number
+  /** What the partition head's update adds to a request, at most. */
+  readonly headRequestBytes: number
+}
+
+/**
+ * The shape of `streamId`'s rows. The partition key's length does not depend on the shard.
+ *
+ * @since 0.1.0
+ */
+export const shape = (streamId: StreamId.StreamId): StreamShape => {
   const partitionKey = TableKeys.partitionKey(streamId.tenant, streamId.category, 0)
-  const props = payload(event)
-  const widestRowKey = TableKeys.streamRow(streamId.id, TableKeys.maxVersion)
-  const widestVersion = String(TableKeys.maxVersion)
-  const widestPosition = String(TableKeys.maxPosition)
-  let payloadBytes = 0
-  for (const [name, value] of Object.entries(props)) payloadBytes += propertyBytes(name, value)
+  const prefix = TableKeys.streamPrefix(streamId.id)
+  const widestRowKey = `${prefix}${String(TableKeys.maxVersion)}`
   const keyBytes = 4 + partitionKey.length * 2
-  const eventRowBytes = keyBytes + widestRowKey.length * 2 + payloadBytes + propertyBytes("position", widestPosition)
-  const feedRowBytes =
-    keyBytes +
-    TableKeys.feedRow(TableKeys.maxPosition).length * 2 +
-    payloadBytes +
-    propertyBytes("stream", streamId.id) +
-    propertyBytes("version", widestVersion)
-  const payloadJson = jsonBytes(props, payloadBytes)
-  const keysOnTheWire = 3 * (utf8(partitionKey) + utf8(widestRowKey) + utf8(streamId.id)) + 2 * 64
+  const headerRow = `${prefix}${"0".repeat(TableKeys.versionDigits)}`
+  return {
+    streamId,
+    prefix,
+    headerRow,
+    headerRequestBytes: smallRowRequestBytes(partitionKey, headerRow),
+    headRequestBytes: smallRowRequestBytes(partitionKey, TableKeys.headRow),
+    eventRowBytes: keyBytes + widestRowKey.length * 2 + propertyBytes("position", String(TableKeys.maxPosition)),
+    feedRowBytes:
+      keyBytes +
+      TableKeys.feedRow(TableKeys.maxPosition).length * 2 +
+      propertyBytes("stream", streamId.id) +
+      propertyBytes("version", String(TableKeys.maxVersion)),
+    keyRequestBytes: 3 * (utf8(partitionKey) + utf8(widestRowKey) + utf8(streamId.id)) + 2 * 64
+  }
+}
+
+/**
+ * Prepares an event of a stream for writing, at whatever version and position
+ * it gets. Sizes assume the widest version and position.
+ *
+ * @since 0.1.0
+ */
+export const prepare = (stream: StreamShape, event: EventData.EventData): PreparedEvent => {
+  const props = payload(event)
+  let payloadBytes = 0
+  for (const name in props) payloadBytes += propertyBytes(name, props[name]!)
+  const id = stream.streamId.id
   return {
     event,
     eventRow: (pk, version, position) => ({
       ...props,
       partitionKey: pk,
-      rowKey: TableKeys.streamRow(streamId.id, version),
+      rowKey: `${stream.prefix}${version.toString().padStart(TableKeys.versionDigits, "0")}`,
       position: String(position)
     }),
     feedRow: (pk, version, position) => ({
       ...props,
       partitionKey: pk,
       rowKey: TableKeys.feedRow(position),
-      stream: streamId.id,
+      stream: id,
       version: String(version)
     }),
-    entityBytes: Math.max(eventRowBytes, feedRowBytes),
-    requestBytes: 2 * (payloadJson + operationOverheadBytes) + keysOnTheWire
+    entityBytes: payloadBytes + Math.max(stream.eventRowBytes, stream.feedRowBytes),
+    requestBytes: 2 * (jsonBytes(props, payloadBytes) + operationOverheadBytes) + stream.keyRequestBytes
   }
 }
 

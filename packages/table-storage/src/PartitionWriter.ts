@@ -87,19 +87,17 @@ export interface Head {
  * @since 0.1.0
  */
 export const pending = (
-  partitionKey: string,
-  streamId: StreamId.StreamId,
+  stream: EventRows.StreamShape,
   headerEtag: string | undefined,
   base: number,
   events: ReadonlyArray<EventRows.PreparedEvent>
 ): Effect.Effect<PendingAppend> =>
   Effect.map(Deferred.make<Outcome>(), (outcome) => {
-    const headerRow = TableKeys.streamRow(streamId.id, 0)
-    let requestBytes = EventRows.smallRowRequestBytes(partitionKey, headerRow)
+    let requestBytes = stream.headerRequestBytes
     for (const event of events) requestBytes += event.requestBytes
     return {
-      streamId,
-      headerRow,
+      streamId: stream.streamId,
+      headerRow: stream.headerRow,
       headerEtag,
       base,
       version: base + events.length,

@@ -199,21 +199,19 @@ export const make = (
       expected: ExpectedVersion.ExpectedVersion
     ) =>
       Effect.gen(function* () {
+        const shape = EventRows.shape(streamId)
         const prepared: Array<EventRows.PreparedEvent> = []
         yield* AppendRequest.validate(streamId, events, expected, limits, {
           event: (event) => {
-            const ready = EventRows.prepare(streamId, event)
+            const ready = EventRows.prepare(shape, event)
             prepared.push(ready)
             return ready.entityBytes
           },
-          append: () => {
-            const partitionKey = TableKeys.partitionKey(streamId.tenant, streamId.category, 0)
-            return prepared.reduce(
+          append: () =>
+            prepared.reduce(
               (bytes, event) => bytes + event.requestBytes,
-              EventRows.smallRowRequestBytes(partitionKey, TableKeys.streamRow(streamId.id, 0)) +
-                EventRows.smallRowRequestBytes(partitionKey, TableKeys.headRow)
+              shape.headerRequestBytes + shape.headRequestBytes
             )
-          }
         })
 
         const shards =
@@ -225,7 +223,7 @@ export const make = (
             : yield* registry.register(streamId.tenant, streamId.category)
         const partition = Partition.make(streamId.tenant, streamId.category, Partition.shardOf(streamId.id, shards))
         const partitionKey = TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)
-        const cacheKey = headerKey(partitionKey, streamId)
+        const cacheKey = `${partitionKey}\u0000${shape.headerRow}`
 
         if (events.length === 0) {
           const header = yield* readHeader(partitionKey, streamId)
@@ -238,7 +236,7 @@ export const make = (
         const submit = writerFor(partitionKey)
         return yield* lockStream(
           cacheKey,
-          commitWithHeader(partitionKey, partition, cacheKey, submit, streamId, events, expected, prepared)
+          commitWithHeader(partitionKey, partition, cacheKey, submit, shape, events, expected, prepared)
         )
       })
 
@@ -247,12 +245,13 @@ export const make = (
       partition: Partition.Partition,
       cacheKey: string,
       submit: (append: PartitionWriter.PendingAppend) => Effect.Effect<PartitionWriter.Outcome>,
-      streamId: StreamId.StreamId,
+      shape: EventRows.StreamShape,
       events: ReadonlyArray<EventData.EventData>,
       expected: ExpectedVersion.ExpectedVersion,
       prepared: ReadonlyArray<EventRows.PreparedEvent>
     ) =>
       Effect.gen(function* () {
+        const streamId = shape.streamId
         for (let attempt = 0; ; attempt++) {
           const header = yield* headerFor(partitionKey, streamId, expected)
           if (!ExpectedVersion.matches(expected, header.version)) {
@@ -274,7 +273,7 @@ export const make = (
               reason: `the stream would pass version ${TableKeys.maxVersion}`
             })
           }
-          const pending = yield* PartitionWriter.pending(partitionKey, streamId, header.etag, base, prepared)
+          const pending = yield* PartitionWriter.pending(shape, header.etag, base, prepared)
           const outcome = yield* submit(pending)
           switch (outcome._tag) {
             case "Committed": {

@@ -22,6 +22,7 @@
  */
 
 const mustEscape = /[/\\#?%~|]/g
+const needsEscape = /[/\\#?%~|]/
 
 /**
  * Escapes a stream-id part for use in a key.
@@ -29,7 +30,9 @@ const mustEscape = /[/\\#?%~|]/g
  * @since 0.1.0
  */
 export const encodePart = (part: string): string =>
-  part.replace(mustEscape, (c) => `~${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)
+  !needsEscape.test(part)
+    ? part
+    : part.replace(mustEscape, (c) => `~${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)
 
 /**
  * Reverses {@link encodePart}. Returns `undefined` for a string that {@link encodePart}
