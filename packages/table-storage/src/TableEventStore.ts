@@ -117,11 +117,11 @@ export const make = (
       return created
     }
 
-    const headerKey = (partitionKey: string, streamId: StreamId.StreamId) =>
-      `${partitionKey}\u0000${TableKeys.streamRow(streamId.id, 0)}`
+    /** The header cache's key of a stream: its partition and header row. */
+    const headerKey = (partitionKey: string, headerRow: string) => `${partitionKey}\u0000${headerRow}`
 
-    const readHeader = (partitionKey: string, streamId: StreamId.StreamId) =>
-      client.get(partitionKey, TableKeys.streamRow(streamId.id, 0)).pipe(
+    const readHeader = (partitionKey: string, { headerRow, streamId }: EventRows.StreamShape) =>
+      client.get(partitionKey, headerRow).pipe(
         Effect.mapError((error) => error.toStoreError()),
         Effect.flatMap((entity): Effect.Effect<HeaderState, StoreFailure> => {
           if (Option.isNone(entity)) return Effect.succeed({ version: 0, etag: undefined })
@@ -134,7 +134,7 @@ export const make = (
               })
             )
           }
-          headers.set(headerKey(partitionKey, streamId), { version, etag: entity.value.etag })
+          headers.set(headerKey(partitionKey, headerRow), { version, etag: entity.value.etag })
           return Effect.succeed({ version, etag: entity.value.etag })
         })
       )
@@ -142,17 +142,17 @@ export const make = (
     /** The header to write against: from the cache when it can match `expected`, else read. */
     const headerFor = (
       partitionKey: string,
-      streamId: StreamId.StreamId,
+      shape: EventRows.StreamShape,
       expected: ExpectedVersion.ExpectedVersion
     ) => {
       if (expected._tag === "NoStream" || (expected._tag === "Exact" && expected.version === 0)) {
         return Effect.succeed<HeaderState>({ version: 0, etag: undefined })
       }
-      const cached = headers.get(headerKey(partitionKey, streamId))
+      const cached = headers.get(headerKey(partitionKey, shape.headerRow))
       if (cached !== undefined && (expected._tag !== "Exact" || cached.version === expected.version)) {
         return Effect.succeed<HeaderState>(cached)
       }
-      return readHeader(partitionKey, streamId)
+      return readHeader(partitionKey, shape)
     }
 
     /** Whether the events at `base + 1…` are these very events: a commit whose answer was lost. */
@@ -223,10 +223,10 @@ export const make = (
             : yield* registry.register(streamId.tenant, streamId.category)
         const partition = Partition.make(streamId.tenant, streamId.category, Partition.shardOf(streamId.id, shards))
         const partitionKey = TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)
-        const cacheKey = `${partitionKey}\u0000${shape.headerRow}`
+        const cacheKey = headerKey(partitionKey, shape.headerRow)
 
         if (events.length === 0) {
-          const header = yield* readHeader(partitionKey, streamId)
+          const header = yield* readHeader(partitionKey, shape)
           if (!ExpectedVersion.matches(expected, header.version)) {
             return yield* new ConcurrencyConflict({ streamId, expected, actual: header.version })
           }
@@ -253,7 +253,7 @@ export const make = (
       Effect.gen(function* () {
         const streamId = shape.streamId
         for (let attempt = 0; ; attempt++) {
-          const header = yield* headerFor(partitionKey, streamId, expected)
+          const header = yield* headerFor(partitionKey, shape, expected)
           if (!ExpectedVersion.matches(expected, header.version)) {
             // A retry of an append that already committed finds its own events where it expected to write them.
             const pinned = expected._tag === "Exact" ? expected.version : expected._tag === "NoStream" ? 0 : undefined
@@ -286,7 +286,7 @@ export const make = (
               return yield* Effect.fail(outcome.error)
             case "HeaderConflict": {
               headers.delete(cacheKey)
-              const fresh = yield* readHeader(partitionKey, streamId)
+              const fresh = yield* readHeader(partitionKey, shape)
               if (fresh.version >= base + events.length) {
                 const mine = yield* alreadyCommitted(partitionKey, streamId, base, events)
                 if (Option.isSome(mine)) {
@@ -328,7 +328,7 @@ export const make = (
               const row = entity as Parameters<typeof EventRows.readEventRow>[0]
               if (row.rowKey === headerRow) {
                 const version = EventRows.count(row, "version")
-                if (version !== undefined) headers.set(headerKey(partitionKey, streamId), { version, etag: row.etag })
+                if (version !== undefined) headers.set(headerKey(partitionKey, headerRow), { version, etag: row.etag })
                 continue
               }
               const stored = EventRows.readEventRow(row, streamId, partition, prefix)

@@ -147,18 +147,6 @@ export const streamRow = (id: string, version: number): string => `${streamPrefi
 export const feedRow = (position: number): string => `f|${pad(position, positionDigits)}`
 
 /**
- * Parses a stream row key back into its aggregate id and version.
- *
- * @since 0.1.0
- */
-export const parseStreamRow = (rowKey: string): { readonly id: string; readonly version: number } | undefined => {
-  const match = /^s\|([^|]*)\|(\d{10})$/.exec(rowKey)
-  if (match === null) return undefined
-  const id = decodePart(match[1]!)
-  return id === undefined ? undefined : { id, version: Number(match[2]) }
-}
-
-/**
  * Parses a feed row key back into its position.
  *
  * @since 0.1.0
@@ -166,21 +154,6 @@ export const parseStreamRow = (rowKey: string): { readonly id: string; readonly 
 export const parseFeedRow = (rowKey: string): number | undefined => {
   const match = /^f\|(\d{16})$/.exec(rowKey)
   return match === null ? undefined : Number(match[1])
-}
-
-/**
- * Parses a PartitionKey back into tenant, category and shard.
- *
- * @since 0.1.0
- */
-export const parsePartitionKey = (
-  key: string
-): { readonly tenant: string; readonly category: string; readonly shard: number } | undefined => {
-  const match = /^([^|]*)\|([^|]*)\|(\d{4})$/.exec(key)
-  if (match === null) return undefined
-  const tenant = decodePart(match[1]!)
-  const category = decodePart(match[2]!)
-  return tenant === undefined || category === undefined ? undefined : { tenant, category, shard: Number(match[3]) }
 }
 
 /**

@@ -161,10 +161,6 @@ export class TableStorageClient extends Context.Service<
     ) => Effect.Effect<void, TableRequestError>
     /** Submits one entity-group transaction, without retrying: a transient failure leaves its outcome unknown. */
     readonly submit: (actions: Array<TransactionAction>) => Effect.Effect<TableTransactionResponse, TableRequestError>
-    /** Retries an effect on transient failures with this client's policy. */
-    readonly retryTransient: <A, R>(
-      effect: Effect.Effect<A, TableRequestError, R>
-    ) => Effect.Effect<A, TableRequestError, R>
   }
 >()("@eventable/table-storage/TableStorageClient") {
   /**
@@ -324,5 +320,5 @@ const make = (options: ResolvedOptions) =>
       Effect.withSpan("TableStorageClient.createTable", { attributes: { "eventable.table": options.table } })
     )
 
-    return TableStorageClient.of({ table: options.table, get, page, create, submit, retryTransient })
+    return TableStorageClient.of({ table: options.table, get, page, create, submit })
   })
