@@ -162,7 +162,8 @@ export const shape = (streamId: StreamId.StreamId): StreamShape => {
   const partitionKey = TableKeys.partitionKey(streamId.tenant, streamId.category, 0)
   const prefix = TableKeys.streamPrefix(streamId.id)
   const widestRowKey = `${prefix}${String(TableKeys.maxVersion)}`
-  const keyBytes = 4 + partitionKey.length * 2
+  // Azure: 4 bytes + the keys in UTF-16 + each property, the system Timestamp (a DateTime) included.
+  const keyBytes = 4 + partitionKey.length * 2 + 8 + "Timestamp".length * 2 + 8
   const headerRow = `${prefix}${"0".repeat(TableKeys.versionDigits)}`
   return {
     streamId,
