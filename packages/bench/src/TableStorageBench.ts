@@ -29,11 +29,11 @@ export interface Settings {
  * @since 0.1.0
  */
 export const full: Settings = {
-  appends: 1_500,
+  appends: 2_000,
   writers: 64,
   appendsPerWriter: 8,
   concurrentRounds: 3,
-  readRounds: 61
+  readRounds: 101
 }
 
 /**
