@@ -6,11 +6,11 @@ import { program } from "../../docs/examples/quickstart.ts"
 const read = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8")
 
 describe("README", () => {
-  it("given the quick-start example, when compared with the README, then the README shows it verbatim", () => {
-    const readme = read("../../README.md")
-    const example = read("../../docs/examples/quickstart.ts")
-    assert.include(readme, `\`\`\`ts\n${example}\`\`\``)
-  })
+  for (const example of ["quickstart.ts", "table-storage.ts"]) {
+    it(`given docs/examples/${example}, when compared with the README, then the README shows it verbatim`, () => {
+      assert.include(read("../../README.md"), `\`\`\`ts\n${read(`../../docs/examples/${example}`)}\`\`\``)
+    })
+  }
 
   it.effect("given the quick-start example, when run, then it does what the README says", () =>
     Effect.gen(function* () {
