@@ -11,7 +11,7 @@ import {
   StreamId
 } from "@eventable/core"
 import { EventRows, TableEventStore, TableKeys, TableStorageConfig } from "@eventable/table-storage"
-import { Context, Effect, Layer, Metric, Redacted, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Layer, Metric, Redacted, Scope, Stream } from "effect"
 import * as FaultProxy from "./FaultProxy.ts"
 import { connectionString, freshTable, rawTable } from "./fixtures.ts"
 
@@ -587,6 +587,36 @@ describe("TableEventStore on Azurite", () => {
 
         assert.strictEqual(proxy.faulted(), 2)
         assert.strictEqual(all.length, 3)
+      })
+    )
+
+    it.live("given appends waiting for a group commit, when the store closes, then they fail instead of hanging", () =>
+      Effect.gen(function* () {
+        const proxy = yield* FaultProxy.make
+        const scope = yield* Scope.make()
+        const { store } = yield* Scope.provide(scope)(throughProxy(proxy))
+        const owner = tenant()
+        yield* store.append(yield* streamIn(owner, "warm"), yield* events(1), ExpectedVersion.noStream)
+        proxy.inject({ _tag: "Delay", millis: 600 })
+
+        const fibers = yield* Effect.forEach(
+          Array.from({ length: 6 }, (_, i) => i),
+          (i) =>
+            Effect.forkChild(
+              Effect.flatMap(Effect.all([streamIn(owner, `s${i}`), events(1, i)]), ([streamId, batch]) =>
+                store.append(streamId, batch, ExpectedVersion.noStream)
+              ),
+              { startImmediately: true }
+            )
+        )
+        yield* Effect.sleep("150 millis") // the first commit is in flight, the other five wait for it
+        yield* Scope.close(scope, Exit.void)
+        const exits = yield* Effect.forEach(fibers, (fiber) => Fiber.await(fiber).pipe(Effect.timeout("5 seconds")))
+
+        const failures = exits.flatMap((exit) => (Exit.isFailure(exit) ? [Cause.pretty(exit.cause)] : []))
+        assert.strictEqual(exits.filter(Exit.isSuccess).length, 1, "the transaction in flight completes")
+        assert.strictEqual(failures.length, 5)
+        for (const failure of failures) assert.include(failure, "shutting down")
       })
     )
 

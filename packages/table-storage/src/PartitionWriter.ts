@@ -396,11 +396,19 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
     const head: Head = { position: 0, etag: undefined, known: false }
     let waiting: Array<PendingAppend> = []
     let busy = false
+    let closed = false
+
+    const shuttingDown = new StoreUnavailable({ operation: "append", reason: "the event store is shutting down" })
+    const failWaiting = Effect.suspend(() => {
+      const left = waiting
+      waiting = []
+      return Effect.forEach(left, (append) => resolve(append, { _tag: "Failed", error: shuttingDown }))
+    })
 
     const release = Effect.suspend(() => {
-      if (waiting.length === 0) {
+      if (waiting.length === 0 || closed) {
         busy = false
-        return Effect.void
+        return closed ? failWaiting : Effect.void
       }
       return Effect.asVoid(Effect.forkIn(drain, scope, { startImmediately: true }))
     })
@@ -409,22 +417,12 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
       const { batch, rest } = select(partitionKey, waiting)
       waiting = rest
       return Effect.uninterruptible(commit(partitionKey, batch, head))
-    }).pipe(
-      Effect.andThen(release),
-      Effect.onInterrupt(() =>
-        Effect.suspend(() => {
-          const failure = new StoreUnavailable({ operation: "append", reason: "the event store is shutting down" })
-          const left = waiting
-          waiting = []
-          busy = false
-          return Effect.forEach(left, (append) => resolve(append, { _tag: "Failed", error: failure }))
-        })
-      )
-    )
+    }).pipe(Effect.andThen(release))
 
-    return (append: PendingAppend) =>
+    const submit = (append: PendingAppend) =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend(() => {
+          if (closed) return Effect.succeed<Outcome>({ _tag: "Failed", error: shuttingDown })
           if (busy) {
             waiting.push(append)
             return restore(Deferred.await(append.outcome))
@@ -436,6 +434,14 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
           )
         })
       )
+
+    /** Refuses new appends and fails those still waiting; a transaction in flight completes. */
+    const shutdown = Effect.suspend(() => {
+      closed = true
+      return failWaiting
+    })
+
+    return { submit, shutdown }
   }
 
   /** Commits one append on its own, competing with every other writer for the head. */

@@ -109,13 +109,21 @@ export const make = (
     const writers = new Map<string, (append: PartitionWriter.PendingAppend) => Effect.Effect<PartitionWriter.Outcome>>()
     const lockStream = StreamLocks.make()
 
+    const groupWriters: Array<{ readonly shutdown: Effect.Effect<void> }> = []
     const writerFor = (partitionKey: string) => {
       const existing = writers.get(partitionKey)
       if (existing !== undefined) return existing
-      const created = options.groupCommit ? writer.groupWriter(partitionKey, scope) : writer.soloWriter(partitionKey)
+      let created = writer.soloWriter(partitionKey)
+      if (options.groupCommit) {
+        const group = writer.groupWriter(partitionKey, scope)
+        groupWriters.push(group)
+        created = group.submit
+      }
       writers.set(partitionKey, created)
       return created
     }
+    // When the store closes, appends still waiting for a group commit fail instead of hanging.
+    yield* Effect.addFinalizer(() => Effect.forEach(groupWriters, (group) => group.shutdown, { discard: true }))
 
     /** The header cache's key of a stream: its partition and header row. */
     const headerKey = (partitionKey: string, headerRow: string) => `${partitionKey}\u0000${headerRow}`
