@@ -295,6 +295,22 @@ const readPayload = (entity: Fields): Payload | string => {
   return { type, data, metadata }
 }
 
+const stored = (
+  payload: Payload,
+  streamId: StreamId.StreamId,
+  version: number,
+  partition: Partition.Partition,
+  position: number
+): StoredEvent => ({
+  type: payload.type,
+  data: payload.data,
+  metadata: payload.metadata,
+  streamId,
+  version,
+  partition,
+  position
+})
+
 /**
  * Reads an event row of `streamId` back into a stored event.
  *
@@ -322,16 +338,7 @@ export const readEventRow = (
   const position = count(entity, "position")
   if (position === undefined || position < 1) return fail("the row has no valid position")
   const read = readPayload(entity)
-  if (typeof read === "string") return fail(read)
-  return Result.succeed({
-    type: read.type,
-    data: read.data,
-    metadata: read.metadata,
-    streamId,
-    version,
-    partition,
-    position
-  })
+  return typeof read === "string" ? fail(read) : Result.succeed(stored(read, streamId, version, partition, position))
 }
 
 /**
@@ -361,14 +368,7 @@ export const readFeedRow = (
   const streamId = StreamId.validate({ tenant: partition.tenant, category: partition.category, id })
   if (Result.isFailure(streamId)) return fail(`the row's stream id is invalid: ${streamId.failure.reason}`)
   const read = readPayload(entity)
-  if (typeof read === "string") return fail(read)
-  return Result.succeed({
-    type: read.type,
-    data: read.data,
-    metadata: read.metadata,
-    streamId: streamId.success,
-    version,
-    partition,
-    position
-  })
+  return typeof read === "string"
+    ? fail(read)
+    : Result.succeed(stored(read, streamId.success, version, partition, position))
 }

@@ -451,5 +451,5 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
       commit(partitionKey, [append], head).pipe(Effect.andThen(Deferred.await(append.outcome)))
   }
 
-  return { commit, select, groupWriter, soloWriter, readHead }
+  return { groupWriter, soloWriter, readHead }
 }

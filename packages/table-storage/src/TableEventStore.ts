@@ -110,15 +110,15 @@ export const make = (
     const lockStream = StreamLocks.make()
 
     const groupWriters: Array<{ readonly shutdown: Effect.Effect<void> }> = []
+    const groupWriter = (partitionKey: string) => {
+      const group = writer.groupWriter(partitionKey, scope)
+      groupWriters.push(group)
+      return group.submit
+    }
     const writerFor = (partitionKey: string) => {
       const existing = writers.get(partitionKey)
       if (existing !== undefined) return existing
-      let created = writer.soloWriter(partitionKey)
-      if (options.groupCommit) {
-        const group = writer.groupWriter(partitionKey, scope)
-        groupWriters.push(group)
-        created = group.submit
-      }
+      const created = options.groupCommit ? groupWriter(partitionKey) : writer.soloWriter(partitionKey)
       writers.set(partitionKey, created)
       return created
     }
