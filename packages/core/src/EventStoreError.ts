@@ -210,3 +210,23 @@ export type AppendError =
  * @since 0.1.0
  */
 export type ReadError = CorruptEvent | StoreUnavailable | StoreFailure
+
+/**
+ * An argument of a port operation is out of its domain: NaN, ±Infinity, a
+ * negative number, a fraction, a number past 2^53, or a malformed option. Every
+ * store refuses it the same way, before any request. `argument` names the
+ * parameter (for example `from`, `after`, `limit`, `shard`) and `value` shows
+ * what was passed.
+ *
+ * @since 0.1.0
+ */
+export class InvalidArgument extends Schema.TaggedError<InvalidArgument>()("InvalidArgument", {
+  operation: Schema.String,
+  argument: Schema.String,
+  value: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Invalid ${this.argument} for ${this.operation}: ${this.value} (${this.reason})`
+  }
+}

@@ -7,6 +7,7 @@
 
 export * as AppendRequest from "./AppendRequest.ts"
 export * as CommandHandler from "./CommandHandler.ts"
+export { type DeadLetter, type DeadLetterFilter, DeadLetterStore } from "./DeadLetterStore.ts"
 export * as Decider from "./Decider.ts"
 export * as EventCodec from "./EventCodec.ts"
 export * as EventData from "./EventData.ts"
@@ -16,6 +17,8 @@ export { type AppendResult, EventStore, type ReadStreamOptions, type StoreLimits
 export * from "./EventStoreError.ts"
 export * as ExpectedVersion from "./ExpectedVersion.ts"
 export * as InMemoryEventStore from "./InMemoryEventStore.ts"
+export * as Lease from "./Lease.ts"
+export { LeaseLost, LeaseStore, type LeaseStoreError } from "./LeaseStore.ts"
 export * as Partition from "./Partition.ts"
 export type { RecordedEvent } from "./RecordedEvent.ts"
 export type { StoredEvent } from "./StoredEvent.ts"
