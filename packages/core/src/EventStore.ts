@@ -19,11 +19,12 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect, type Stream } from "effect"
+import { Context, type Effect, type Option, type Stream } from "effect"
 import type { EventData } from "./EventData.ts"
 import type { AppendError, ReadError } from "./EventStoreError.ts"
 import type { ExpectedVersion } from "./ExpectedVersion.ts"
 import type { Partition } from "./Partition.ts"
+import type { Snapshot } from "./Snapshot.ts"
 import type { StoredEvent } from "./StoredEvent.ts"
 import type { StreamId } from "./StreamId.ts"
 
@@ -70,6 +71,21 @@ export interface ReadStreamOptions {
 }
 
 /**
+ * Options of one append.
+ *
+ * @since 0.1.0
+ */
+export interface AppendOptions {
+  /**
+   * A snapshot of the state after this append, written in the same atomic
+   * write as its events and replacing the stream's previous snapshot. Its
+   * `version` must be the stream's version after the append, else the append
+   * fails with `InvalidAppend`. Counted in the append's size limits.
+   */
+  readonly snapshot?: Snapshot
+}
+
+/**
  * The event store port.
  *
  * @since 0.1.0
@@ -86,10 +102,13 @@ export class EventStore extends Context.Service<
     readonly append: (
       streamId: StreamId,
       events: ReadonlyArray<EventData>,
-      expected: ExpectedVersion
+      expected: ExpectedVersion,
+      options?: AppendOptions
     ) => Effect.Effect<AppendResult, AppendError>
     /** The stream's events in version order; empty when the stream does not exist. */
     readonly readStream: (streamId: StreamId, options?: ReadStreamOptions) => Stream.Stream<StoredEvent, ReadError>
+    /** The stream's latest snapshot; none when it has none (or the stream does not exist). */
+    readonly readSnapshot: (streamId: StreamId) => Effect.Effect<Option.Option<Snapshot>, ReadError>
     /** The store's limits for one append. */
     readonly limits: StoreLimits
   }

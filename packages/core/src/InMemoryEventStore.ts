@@ -19,14 +19,15 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Stream } from "effect"
+import { Context, Effect, Layer, Option, Stream } from "effect"
 import * as AppendRequest from "./AppendRequest.ts"
 import * as EventData from "./EventData.ts"
 import { EventFeed, type PartitionFilter } from "./EventFeed.ts"
 import { type AppendResult, EventStore, type StoreLimits } from "./EventStore.ts"
-import { ConcurrencyConflict } from "./EventStoreError.ts"
+import { ConcurrencyConflict, InvalidAppend } from "./EventStoreError.ts"
 import * as ExpectedVersion from "./ExpectedVersion.ts"
 import * as Partition from "./Partition.ts"
+import type { Snapshot } from "./Snapshot.ts"
 import type { StoredEvent } from "./StoredEvent.ts"
 import type { StreamId } from "./StreamId.ts"
 
@@ -76,6 +77,24 @@ const alreadyAppended = (
     : undefined
 }
 
+/** Why a snapshot cannot go with an append, checked before anything is written. */
+const snapshotProblem = (
+  streamId: StreamId,
+  events: ReadonlyArray<EventData.EventData>,
+  snapshot: Snapshot | undefined
+): Effect.Effect<void, InvalidAppend> => {
+  if (snapshot === undefined) return Effect.void
+  const reason =
+    events.length === 0
+      ? "a snapshot is only written together with events"
+      : !Number.isSafeInteger(snapshot.version) || snapshot.version < 1
+        ? `the snapshot version must be a positive integer, got ${snapshot.version}`
+        : typeof snapshot.data !== "string" || !snapshot.data.isWellFormed()
+          ? "the snapshot data must be a well-formed JSON string"
+          : undefined
+  return reason === undefined ? Effect.void : Effect.fail(new InvalidAppend({ streamId, reason }))
+}
+
 const streamKey = (streamId: StreamId): string => `${streamId.tenant}\u0000${streamId.category}\u0000${streamId.id}`
 const categoryKey = (tenant: string, category: string): string => `${tenant}\u0000${category}`
 
@@ -102,6 +121,7 @@ export const make = (
     }
     const limits: StoreLimits = { ...defaultLimits, ...options.limits }
     const streams = new Map<string, Array<StoredEvent>>()
+    const snapshots = new Map<string, Snapshot>()
     const logs = new Map<string, PartitionLog>()
     const registry = new Map<string, { readonly tenant: string; readonly category: string; readonly shards: number }>()
 
@@ -117,10 +137,14 @@ export const make = (
 
     const measure: AppendRequest.Measure = { event: EventData.utf16Bytes }
 
-    const append: EventStore["Service"]["append"] = (streamId, events, expected) =>
-      AppendRequest.validate(streamId, events, expected, limits, measure).pipe(
+    const append: EventStore["Service"]["append"] = (streamId, events, expected, appendOptions = {}) =>
+      AppendRequest.validate(streamId, events, expected, limits, {
+        ...measure,
+        append: (_, sizes) => sizes.reduce((a, b) => a + b, 0) + (appendOptions.snapshot?.data.length ?? 0) * 2
+      }).pipe(
+        Effect.flatMap(() => snapshotProblem(streamId, events, appendOptions.snapshot)),
         Effect.flatMap(() =>
-          Effect.suspend((): Effect.Effect<AppendResult, ConcurrencyConflict> => {
+          Effect.suspend((): Effect.Effect<AppendResult, ConcurrencyConflict | InvalidAppend> => {
             // Runs without yielding: the check and the write are one atomic step.
             const stream = streams.get(streamKey(streamId)) ?? []
             const actual = stream.length
@@ -136,6 +160,16 @@ export const make = (
                   })
             }
             if (events.length === 0) return Effect.succeed({ version: actual, partition, positions: [] })
+            const snapshot = appendOptions.snapshot
+            if (snapshot !== undefined && snapshot.version !== actual + events.length) {
+              return Effect.fail(
+                new InvalidAppend({
+                  streamId,
+                  reason: `the snapshot is at version ${snapshot.version}, the append ends at version ${actual + events.length}`
+                })
+              )
+            }
+            if (snapshot !== undefined) snapshots.set(streamKey(streamId), { ...snapshot })
             const cKey = categoryKey(streamId.tenant, streamId.category)
             if (!registry.has(cKey)) {
               registry.set(cKey, {
@@ -168,6 +202,9 @@ export const make = (
         )
       )
 
+    const readSnapshot: EventStore["Service"]["readSnapshot"] = (streamId) =>
+      Effect.sync(() => Option.fromNullishOr(snapshots.get(streamKey(streamId))))
+
     const readStream: EventStore["Service"]["readStream"] = (streamId, readOptions = {}) =>
       Stream.suspend(() => {
         const from = Math.max(1, Math.floor(readOptions.from ?? 1))
@@ -198,7 +235,7 @@ export const make = (
       Effect.sync(() => logs.get(Partition.key(partition))?.events.length ?? 0)
 
     return Effect.succeed({
-      store: EventStore.of({ append, readStream, limits }),
+      store: EventStore.of({ append, readStream, readSnapshot, limits }),
       feed: EventFeed.of({ partitions, read, head })
     })
   })

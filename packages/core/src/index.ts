@@ -13,7 +13,13 @@ export * as EventCodec from "./EventCodec.ts"
 export * as EventData from "./EventData.ts"
 export { EventFeed, type PartitionFilter } from "./EventFeed.ts"
 export * as EventMetadata from "./EventMetadata.ts"
-export { type AppendResult, EventStore, type ReadStreamOptions, type StoreLimits } from "./EventStore.ts"
+export {
+  type AppendOptions,
+  type AppendResult,
+  EventStore,
+  type ReadStreamOptions,
+  type StoreLimits
+} from "./EventStore.ts"
 export * from "./EventStoreError.ts"
 export * as ExpectedVersion from "./ExpectedVersion.ts"
 export * as InMemoryEventStore from "./InMemoryEventStore.ts"
@@ -21,5 +27,6 @@ export * as Lease from "./Lease.ts"
 export { LeaseLost, LeaseStore, type LeaseStoreError } from "./LeaseStore.ts"
 export * as Partition from "./Partition.ts"
 export type { RecordedEvent } from "./RecordedEvent.ts"
+export type { Snapshot } from "./Snapshot.ts"
 export type { StoredEvent } from "./StoredEvent.ts"
 export * as StreamId from "./StreamId.ts"

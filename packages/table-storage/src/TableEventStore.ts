@@ -192,8 +192,11 @@ export const make = (
       }).pipe(Effect.mapError((error) => error.toStoreError()))
 
     // Spans without stack capture on the hot paths: a stack per call costs more than a local round trip's 5%.
-    const append: EventStore["Service"]["append"] = (streamId, events, expected) =>
-      appendTraced(streamId, events, expected).pipe(
+    const append: EventStore["Service"]["append"] = (streamId, events, expected, appendOptions = {}) =>
+      (appendOptions.snapshot === undefined
+        ? appendTraced(streamId, events, expected)
+        : Effect.fail(new InvalidAppend({ streamId, reason: "this store does not write snapshots yet" }))
+      ).pipe(
         Effect.withSpan(
           "TableEventStore.append",
           { attributes: { "eventable.stream": StreamId.format(streamId), "eventable.events": events.length } },
@@ -422,7 +425,8 @@ export const make = (
       )
 
     return {
-      store: EventStore.of({ append, readStream, limits }),
+      // Snapshot rows are not written yet: there is never one to read.
+      store: EventStore.of({ append, readStream, readSnapshot: () => Effect.succeed(Option.none()), limits }),
       feed: EventFeed.of({ partitions: (filter = {}) => registry.partitions(filter), read, head })
     }
   })
