@@ -313,4 +313,106 @@ describe("CommandHandler", () => {
         assert.strictEqual((yield* storedEvents("bank", "acc-1")).length, 0)
       }).pipe(Effect.provide(InMemoryEventStore.layer()))
   )
+
+  describe("given a stream holding an event written by newer code", () => {
+    // A rolling deploy: a newer instance appended `Frozen`, which this code has never heard of.
+    const writtenByNewerCode = Effect.gen(function* () {
+      const store = yield* EventStore
+      const streamId = yield* StreamId.make({ tenant: "bank", category: "account", id: "acc-1" })
+      const metadata = yield* EventMetadata.make()
+      yield* store.append(
+        streamId,
+        [
+          { type: "Opened", data: JSON.stringify({ owner: "ada" }), metadata },
+          { type: "Frozen", data: JSON.stringify({ reason: "audit", until: "2030-01-01" }), metadata },
+          { type: "Deposited", data: JSON.stringify({ amount: 7 }), metadata }
+        ],
+        ExpectedVersion.noStream
+      )
+    })
+
+    it.effect(
+      "when the codec fails on unknown types, then the command fails with CorruptEvent and writes nothing",
+      () =>
+        Effect.gen(function* () {
+          yield* writtenByNewerCode
+          const before = decisions
+
+          const error = yield* Effect.flip(accounts.update(target, deposit(1)))
+
+          assert.strictEqual(error._tag, "CorruptEvent")
+          if (error._tag === "CorruptEvent") {
+            assert.strictEqual(error.version, 2)
+            assert.strictEqual(error.type, "Frozen")
+            assert.include(error.reason, "unknown event type")
+          }
+          assert.strictEqual(decisions, before, "the decider never ran")
+          assert.strictEqual((yield* storedEvents("bank", "acc-1")).length, 3)
+        }).pipe(Effect.provide(InMemoryEventStore.layer()))
+    )
+
+    it.effect(
+      "when the codec skips unknown types, then the fold ignores it, counts its version, and the command appends",
+      () =>
+        Effect.gen(function* () {
+          yield* writtenByNewerCode
+          const tolerant = CommandHandler.make({
+            category: "account",
+            decider: account,
+            codec: EventCodec.make(AccountEvent, { unknownTypes: "skip" }),
+            retry: Schedule.recurs(3)
+          })
+
+          const loaded = yield* tolerant.load(target)
+          const before = decisions
+          const result = yield* tolerant.update(target, deposit(1))
+
+          assert.deepStrictEqual(loaded.state, { open: true, balance: 7 })
+          assert.strictEqual(loaded.version, 3)
+          assert.strictEqual(decisions - before, 1, "appended at version 3 at the first attempt, no conflict")
+          assert.strictEqual(result.version, 4)
+          assert.deepStrictEqual(result.state, { open: true, balance: 8 })
+          const stored = yield* storedEvents("bank", "acc-1")
+          assert.deepStrictEqual(
+            stored.map((event) => [event.version, event.type]),
+            [
+              [1, "Opened"],
+              [2, "Frozen"],
+              [3, "Deposited"],
+              [4, "Deposited"]
+            ]
+          )
+        }).pipe(Effect.provide(InMemoryEventStore.layer()))
+    )
+
+    it.effect("when the codec skips unknown types, then a known event that fails to decode still fails the load", () =>
+      Effect.gen(function* () {
+        const store = yield* EventStore
+        const streamId = yield* StreamId.make({ tenant: "bank", category: "account", id: "acc-1" })
+        const metadata = yield* EventMetadata.make()
+        yield* store.append(
+          streamId,
+          [
+            { type: "Opened", data: JSON.stringify({ owner: "ada" }), metadata },
+            { type: "Frozen", data: "{}", metadata },
+            { type: "Deposited", data: JSON.stringify({ amount: "seven" }), metadata }
+          ],
+          ExpectedVersion.noStream
+        )
+        const tolerant = CommandHandler.make({
+          category: "account",
+          decider: account,
+          codec: EventCodec.make(AccountEvent, { unknownTypes: "skip" })
+        })
+
+        const error = yield* Effect.flip(tolerant.load(target))
+
+        assert.strictEqual(error._tag, "CorruptEvent")
+        if (error._tag === "CorruptEvent") {
+          assert.strictEqual(error.version, 3)
+          assert.strictEqual(error.type, "Deposited")
+        }
+      }).pipe(Effect.provide(InMemoryEventStore.layer()))
+    )
+  })
 })

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { EventCodec, EventMetadata, Partition, type StoredEvent, StreamId } from "@eventable/core"
-import { DateTime, Effect, Result, Schema, SchemaTransformation } from "effect"
+import { DateTime, Effect, Option, Result, Schema, SchemaTransformation } from "effect"
 
 class ItemAdded extends Schema.TaggedClass<ItemAdded>()("ItemAdded", {
   sku: Schema.String,
@@ -112,7 +112,7 @@ describe("EventCodec", () => {
       "quantity"
     ],
     ["a field of the wrong type", "ItemAdded", JSON.stringify({ sku: "A-1", quantity: "two", addedAt: "x" }), "schema"],
-    ["an unknown type", "ItemRemoved", "{}", "schema"]
+    ["an unknown type", "ItemRemoved", "{}", "unknown event type"]
   ]
   for (const [label, type, data, mentions] of corrupt) {
     it.effect(`given ${label}, when decoded, then CorruptEvent names the stream, version, type and issue`, () =>
@@ -128,4 +128,119 @@ describe("EventCodec", () => {
       })
     )
   }
+
+  describe("unknown types", () => {
+    const skipping = EventCodec.make(CartEvent, { upcasters: [ItemAddedV1, CheckedOutRenamed], unknownTypes: "skip" })
+    const itemAdded = JSON.stringify({ sku: "A-1", quantity: 2, addedAt: "1970-01-01T00:00:00.000Z" })
+
+    it("given no policy, when built, then the codec fails on unknown types", () => {
+      assert.strictEqual(codec.unknownTypes, "fail")
+      assert.strictEqual(skipping.unknownTypes, "skip")
+    })
+
+    it("given today's events and upcasters, when asked, then the codec knows their stored types and no other", () => {
+      for (const c of [codec, skipping]) {
+        assert.isTrue(c.knows("ItemAdded"))
+        assert.isTrue(c.knows("CartCheckedOut"))
+        assert.isTrue(c.knows("CheckedOut"), "a renamed type an upcaster reads")
+        assert.isFalse(c.knows("ItemRemoved"))
+        assert.isFalse(c.knows("itemadded"))
+        assert.isFalse(c.knows(""))
+      }
+    })
+
+    it.effect("given the fail policy, when an unknown type is decoded, then CorruptEvent says it is unknown", () =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(codec.decodeKnown(yield* stored("ItemRemoved", "{}")))
+
+        assert.strictEqual(error._tag, "CorruptEvent")
+        assert.strictEqual(error.stream, "acme/cart/c-1")
+        assert.strictEqual(error.version, 3)
+        assert.strictEqual(error.type, "ItemRemoved")
+        assert.include(error.reason, 'unknown event type "ItemRemoved"')
+        assert.include(error.reason, "unknownTypes")
+      })
+    )
+
+    it.effect("given the skip policy, when an unknown type is decoded, then it is skipped", () =>
+      Effect.gen(function* () {
+        // Even data the codec could never parse: the event is not the codec's business.
+        assert.isTrue(Option.isNone(yield* skipping.decodeKnown(yield* stored("ItemRemoved", "{}"))))
+        assert.isTrue(Option.isNone(yield* skipping.decodeKnown(yield* stored("ItemRemoved", "{oops"))))
+      })
+    )
+
+    it.effect("given the skip policy, when a known type is decoded, then the event comes back", () =>
+      Effect.gen(function* () {
+        const current = yield* skipping.decodeKnown(yield* stored("ItemAdded", itemAdded))
+        const upcast = yield* skipping.decodeKnown(yield* stored("CheckedOut", "{}"))
+
+        assert.deepStrictEqual(
+          Option.map(current, (recorded) => [recorded.event, recorded.version, recorded.position]),
+          Option.some([new ItemAdded({ sku: "A-1", quantity: 2, addedAt: new Date(0) }), 3, 9])
+        )
+        assert.deepStrictEqual(
+          Option.map(upcast, (recorded) => recorded.event),
+          Option.some(new CartCheckedOut({}))
+        )
+      })
+    )
+
+    it.effect("given the skip policy, when decodeStored meets an unknown type, then it still fails", () =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(skipping.decodeStored(yield* stored("ItemRemoved", "{}")))
+        assert.strictEqual(error._tag, "CorruptEvent")
+        assert.include(error.reason, "unknown event type")
+      })
+    )
+
+    const damaged: ReadonlyArray<readonly [string, string, string]> = [
+      ["data that is not JSON", "ItemAdded", "{oops"],
+      ["data that misses a field", "ItemAdded", JSON.stringify({ sku: "A-1" })],
+      ["an upcast type with bad data", "CheckedOut", "[]"]
+    ]
+    for (const [label, type, data] of damaged) {
+      for (const c of [codec, skipping]) {
+        it.effect(`given the ${c.unknownTypes} policy and ${label}, when decoded, then CorruptEvent`, () =>
+          Effect.gen(function* () {
+            const error = yield* Effect.flip(c.decodeKnown(yield* stored(type, data)))
+            assert.strictEqual(error._tag, "CorruptEvent")
+            assert.strictEqual(error.type, type)
+            assert.notInclude(error.reason, "unknown event type")
+          })
+        )
+      }
+    }
+
+    it.effect("given tags listed with Literals, when asked, then the codec knows each of them", () =>
+      Effect.gen(function* () {
+        const Mark = Schema.Struct({ _tag: Schema.Literals(["Marked", "Unmarked"]), by: Schema.String })
+        const marks = EventCodec.make(Mark, { unknownTypes: "skip" })
+
+        assert.isTrue(marks.knows("Marked"))
+        assert.isTrue(marks.knows("Unmarked"))
+        assert.isFalse(marks.knows("Erased"))
+        const decoded = yield* marks.decodeKnown(yield* stored("Unmarked", JSON.stringify({ by: "ada" })))
+        assert.deepStrictEqual(
+          Option.map(decoded, (recorded) => recorded.event),
+          Option.some({ _tag: "Unmarked" as const, by: "ada" })
+        )
+      })
+    )
+
+    it.effect(
+      "given a schema whose tag is any string, when asked, then the codec knows every type and skips none",
+      () =>
+        Effect.gen(function* () {
+          const Anything = Schema.Struct({ _tag: Schema.String, note: Schema.String })
+          const open = EventCodec.make(Anything, { unknownTypes: "skip" })
+
+          assert.isTrue(open.knows("WhateverComesNext"))
+          const decoded = yield* open.decodeKnown(yield* stored("WhateverComesNext", JSON.stringify({ note: "n" })))
+          assert.isTrue(Option.isSome(decoded))
+          const error = yield* Effect.flip(open.decodeKnown(yield* stored("WhateverComesNext", "{}")))
+          assert.strictEqual(error._tag, "CorruptEvent")
+        })
+    )
+  })
 })

@@ -27,7 +27,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Metric, Result, Schedule, Stream } from "effect"
+import { Effect, Metric, Option, Result, Schedule, Stream } from "effect"
 import type { Decider } from "./Decider.ts"
 import type { EventCodec } from "./EventCodec.ts"
 import type { EventData } from "./EventData.ts"
@@ -176,9 +176,10 @@ export const make = <Command, Event, State, DomainError>(options: {
             })
           )
         }
-        return Effect.map(codec.decodeStored(stored), (recorded) => ({
+        // An event of a type the codec skips (see `EventCodec`'s `unknownTypes`) still counts as a version.
+        return Effect.map(codec.decodeKnown(stored), (recorded) => ({
           streamId,
-          state: decider.evolve(loaded.state, recorded.event),
+          state: Option.isSome(recorded) ? decider.evolve(loaded.state, recorded.value.event) : loaded.state,
           version: stored.version
         }))
       }

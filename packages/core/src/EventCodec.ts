@@ -30,9 +30,20 @@
  * const codec = EventCodec.make(UserEvent, { upcasters: [UserRegisteredV1] })
  * ```
  *
+ * Unknown types: a stored type that neither today's events nor an upcaster
+ * name (typically written by newer code during a rolling deploy) is handled by
+ * the `unknownTypes` policy. `"fail"` (the default) makes `decodeKnown` fail
+ * with `CorruptEvent`; `"skip"` makes it return `Option.none()`, so a fold
+ * ignores the event and a consumer can checkpoint past it. An event of a
+ * known type that does not decode always fails, whatever the policy.
+ *
+ * ```ts
+ * const tolerant = EventCodec.make(UserEvent, { unknownTypes: "skip" })
+ * ```
+ *
  * @since 0.1.0
  */
-import { Effect, Result, Schema } from "effect"
+import { Effect, Option, Result, Schema, SchemaAST } from "effect"
 import { CorruptEvent } from "./EventStoreError.ts"
 import type { RecordedEvent } from "./RecordedEvent.ts"
 import type { StoredEvent } from "./StoredEvent.ts"
@@ -49,6 +60,14 @@ export interface EncodedEvent {
 }
 
 /**
+ * What a codec does with a stored type it does not know: `"fail"` with
+ * `CorruptEvent`, or `"skip"` the event.
+ *
+ * @since 0.1.0
+ */
+export type UnknownTypes = "fail" | "skip"
+
+/**
  * Encodes and decodes one family of events.
  *
  * @since 0.1.0
@@ -60,6 +79,21 @@ export interface EventCodec<E> {
   readonly decode: (type: string, data: string) => Result.Result<E, string>
   /** A stored event back to a recorded event, or a `CorruptEvent` naming the stream, version, type and issue. */
   readonly decodeStored: (stored: StoredEvent) => Effect.Effect<RecordedEvent<E>, CorruptEvent>
+  /** The policy for stored types this codec does not know. */
+  readonly unknownTypes: UnknownTypes
+  /**
+   * Whether a stored type name is one of today's events or is read by an
+   * upcaster. True for every name when the schema does not list its tags as
+   * literals (then the codec cannot tell, and never skips).
+   */
+  readonly knows: (type: string) => boolean
+  /**
+   * Like `decodeStored`, under the `unknownTypes` policy: `Option.none()` for
+   * a type the codec does not know when the policy is `"skip"`, `CorruptEvent`
+   * for it under `"fail"`. An event of a known type that does not decode
+   * always fails with `CorruptEvent`.
+   */
+  readonly decodeKnown: (stored: StoredEvent) => Effect.Effect<Option.Option<RecordedEvent<E>>, CorruptEvent>
 }
 
 /**
@@ -77,12 +111,20 @@ export type EventSchema = Schema.Codec<{ readonly _tag: string }, unknown>
  */
 export const make = <S extends EventSchema>(
   events: S,
-  options: { readonly upcasters?: ReadonlyArray<Schema.Codec<S["Type"], unknown>> } = {}
+  options: {
+    readonly upcasters?: ReadonlyArray<Schema.Codec<S["Type"], unknown>>
+    /** What to do with stored types the codec does not know; `"fail"` when omitted. */
+    readonly unknownTypes?: UnknownTypes
+  } = {}
 ): EventCodec<S["Type"]> => {
   const upcasters = options.upcasters ?? []
+  const unknownTypes = options.unknownTypes ?? "fail"
   const encodeJson = Schema.encodeResult(Schema.toCodecJson(events))
   const readable = upcasters.length === 0 ? events : Schema.Union([events, ...upcasters])
-  const decodeJson = Schema.decodeUnknownResult(Schema.toCodecJson(readable))
+  const readableJson = Schema.toCodecJson(readable)
+  const decodeJson = Schema.decodeUnknownResult(readableJson)
+  const tags = storedTags(SchemaAST.toEncoded(readableJson.ast))
+  const knows = (type: string): boolean => tags === undefined || tags.has(type)
 
   const encode = (event: S["Type"]): Result.Result<EncodedEvent, Schema.SchemaError> =>
     Result.map(encodeJson(event), (json) => {
@@ -91,6 +133,7 @@ export const make = <S extends EventSchema>(
     })
 
   const decode = (type: string, data: string): Result.Result<S["Type"], string> => {
+    if (tags !== undefined && !tags.has(type)) return Result.fail(unknownReason(type, tags))
     let parsed: unknown
     try {
       parsed = JSON.parse(data)
@@ -128,5 +171,40 @@ export const make = <S extends EventSchema>(
         )
   }
 
-  return { encode, decode, decodeStored }
+  const decodeKnown = (stored: StoredEvent): Effect.Effect<Option.Option<RecordedEvent<S["Type"]>>, CorruptEvent> =>
+    unknownTypes === "skip" && !knows(stored.type)
+      ? Effect.succeed(Option.none())
+      : Effect.map(decodeStored(stored), Option.some)
+
+  return { encode, decode, decodeStored, unknownTypes, knows, decodeKnown }
+}
+
+const unknownReason = (type: string, tags: ReadonlySet<string>): string =>
+  `unknown event type ${JSON.stringify(type)}: no event or upcaster of this codec reads it (it reads ${[...tags].join(", ")}); ` +
+  `if newer code wrote it, deploy that code here too or build the codec with unknownTypes: "skip"`
+
+/**
+ * The stored type names a schema reads, from the `_tag` literals of its
+ * encoded side, or `undefined` when some member does not pin its tag to
+ * literals (then any name may decode).
+ */
+const storedTags = (ast: SchemaAST.AST): ReadonlySet<string> | undefined => {
+  const tags = new Set<string>()
+  const literals = (type: SchemaAST.AST): boolean => {
+    if (SchemaAST.isLiteral(type) && typeof type.literal === "string") {
+      tags.add(type.literal)
+      return true
+    }
+    if (SchemaAST.isUnion(type)) return type.types.every(literals)
+    if (SchemaAST.isSuspend(type)) return literals(type.thunk())
+    return false
+  }
+  const member = (node: SchemaAST.AST): boolean => {
+    if (SchemaAST.isUnion(node)) return node.types.every(member)
+    if (SchemaAST.isSuspend(node)) return member(node.thunk())
+    if (!SchemaAST.isObjects(node)) return false
+    const tag = node.propertySignatures.find((property) => property.name === "_tag")
+    return tag !== undefined && literals(tag.type)
+  }
+  return member(ast) ? tags : undefined
 }
