@@ -209,7 +209,9 @@ const sdkClient = (
       new TableStorageConfigError({
         setting: "connection",
         reason: `the connection string or URL is malformed (${
-          error instanceof Error ? error.message.replace(/AccountKey=[^;]*/gi, "AccountKey=<redacted>") : "invalid"
+          error instanceof Error
+            ? error.message.replace(/(AccountKey|SharedAccessSignature|sig)=[^;&\s]*/gi, "$1=<redacted>")
+            : "invalid"
         })`
       })
   })

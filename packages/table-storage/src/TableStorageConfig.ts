@@ -8,7 +8,7 @@
  *
  * | variable | meaning |
  * |---|---|
- * | `EVENTABLE_TABLE_CONNECTION_STRING` | a full connection string (secret), or: |
+ * | `EVENTABLE_TABLE_CONNECTION_STRING` | a full connection string (secret), or instead all three of: |
  * | `EVENTABLE_TABLE_ACCOUNT_URL`, `EVENTABLE_TABLE_ACCOUNT_NAME`, `EVENTABLE_TABLE_ACCOUNT_KEY` | account URL, name and key (secret) |
  * | `EVENTABLE_TABLE_NAME` | table name (default `eventable`) |
  * | `EVENTABLE_TABLE_SHARDS` | shard counts, e.g. `user=4,order=2` (default: 1 each) |
@@ -97,7 +97,9 @@ export interface TableStorageOptions {
 }
 
 /**
- * The configuration is invalid: names the setting and why.
+ * The configuration is invalid: names the setting (an option such as
+ * `connection`, or an environment variable), says what is wrong and which
+ * settings would fix it. Never repeats a key, a SAS token or a connection string.
  *
  * @since 0.1.0
  */
@@ -127,6 +129,86 @@ export interface ResolvedOptions {
 }
 
 const tableName = /^[A-Za-z][A-Za-z0-9]{2,62}$/
+
+// Connection strings -------------------------------------------------------
+
+const connectionStringForms =
+  "DefaultEndpointsProtocol=https;AccountName=<account>;AccountKey=<key>;EndpointSuffix=core.windows.net " +
+  "from the storage account's access keys, TableEndpoint=<url>;SharedAccessSignature=<token> for a SAS, " +
+  "or UseDevelopmentStorage=true for a local Azurite on its default ports"
+
+const isHttpUrl = (text: string): boolean => {
+  const url = URL.canParse(text) ? new URL(text) : undefined
+  return url !== undefined && (url.protocol === "https:" || url.protocol === "http:") && url.hostname !== ""
+}
+
+const accountKeyProblem = (key: string): string | undefined =>
+  key.trim() === ""
+    ? "the account key is empty"
+    : /^[A-Za-z0-9+/]+={0,2}$/.test(key.trim())
+      ? undefined
+      : "the account key is not base64 (an access key is 88 characters of A-Z, a-z, 0-9, +, / and =)"
+
+/**
+ * What is wrong with a connection string, in words that never repeat a value
+ * from it (values hold keys and SAS tokens), or `undefined` when the Azure SDK
+ * will accept it. Mirrors the SDK's rules: an account string needs
+ * `DefaultEndpointsProtocol`, `AccountName`, `AccountKey` and an endpoint
+ * (`EndpointSuffix` or `TableEndpoint`); a SAS string needs `TableEndpoint` and
+ * `SharedAccessSignature`; `UseDevelopmentStorage=true` stands for Azurite.
+ */
+const connectionStringProblem = (text: string): string | undefined => {
+  const fix = `give one of: ${connectionStringForms}`
+  if (text.trim() === "") {
+    return `the connection string is empty (as when the environment variable it is read from is unset): ${fix}`
+  }
+  const parts = text
+    .split(";")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")
+  const values = new Map<string, string>()
+  const names: Array<string> = []
+  for (const [index, part] of parts.entries()) {
+    const equals = part.indexOf("=")
+    // Setting names are short words; anything else (a pasted key ends in "=") is never shown back.
+    if (equals <= 0 || !/^[A-Za-z]{1,40}$/.test(part.slice(0, equals).trim())) {
+      return `the connection string is not a list of Name=value settings separated by ";" (setting ${index + 1} of ${parts.length} is not): ${fix}`
+    }
+    const name = part.slice(0, equals).trim()
+    names.push(name)
+    values.set(name.toLowerCase(), part.slice(equals + 1).trim())
+  }
+  const value = (name: string) => values.get(name.toLowerCase()) ?? ""
+  if (value("UseDevelopmentStorage").toLowerCase() === "true") return undefined
+  const has = names.length === 0 ? "" : ` (it has ${names.join(", ")})`
+  const tableEndpoint = value("TableEndpoint")
+  if (tableEndpoint !== "" && !isHttpUrl(tableEndpoint)) {
+    return `the connection string's TableEndpoint is not an http(s) URL: ${fix}`
+  }
+  if (values.has("accountkey")) {
+    const missing = ["DefaultEndpointsProtocol", "AccountName"].filter((name) => value(name) === "")
+    if (tableEndpoint === "" && value("EndpointSuffix") === "") missing.push("EndpointSuffix (or TableEndpoint)")
+    if (missing.length > 0) {
+      return `the connection string has an AccountKey but no ${missing.join(", no ")}${has}: ${fix}`
+    }
+    const protocol = value("DefaultEndpointsProtocol").toLowerCase()
+    if (protocol !== "https" && protocol !== "http") {
+      return `the connection string's DefaultEndpointsProtocol must be https or http: ${fix}`
+    }
+    const keyProblem = accountKeyProblem(value("AccountKey"))
+    return keyProblem === undefined ? undefined : `in the connection string, ${keyProblem}: ${fix}`
+  }
+  if (values.has("sharedaccesssignature")) {
+    const missing = [
+      ...(tableEndpoint === "" ? ["TableEndpoint"] : []),
+      ...(value("SharedAccessSignature") === "" ? ["a SharedAccessSignature value"] : [])
+    ]
+    return missing.length === 0
+      ? undefined
+      : `the connection string is a SAS one but has no ${missing.join(" and no ")}${has}: ${fix}`
+  }
+  return `the connection string has neither an AccountKey nor a SharedAccessSignature${has}: ${fix}`
+}
 
 /**
  * Checks the options and fills in the defaults.
@@ -167,13 +249,29 @@ export const resolve = (options: TableStorageOptions): Effect.Effect<ResolvedOpt
       })
     }
     const connection = options.connection
-    if (connection._tag !== "ConnectionString") {
-      const url = URL.canParse(connection.url) ? new URL(connection.url) : undefined
-      if (url === undefined || (url.protocol !== "https:" && url.protocol !== "http:")) {
+    if (connection._tag === "ConnectionString") {
+      const problem = connectionStringProblem(Redacted.value(connection.connectionString))
+      if (problem !== undefined) {
+        return yield* new TableStorageConfigError({ setting: "connection", reason: problem })
+      }
+    } else {
+      if (!isHttpUrl(connection.url)) {
         return yield* new TableStorageConfigError({
           setting: "connection.url",
-          reason: `${JSON.stringify(connection.url)} is not an http(s) URL`
+          reason: `${JSON.stringify(connection.url)} is not an http(s) URL; give the account's table endpoint, e.g. https://<account>.table.core.windows.net`
         })
+      }
+      if (connection._tag === "SharedKey") {
+        const problem =
+          connection.accountName.trim() === ""
+            ? "the account name is empty"
+            : accountKeyProblem(Redacted.value(connection.accountKey))
+        if (problem !== undefined) {
+          return yield* new TableStorageConfigError({
+            setting: "connection",
+            reason: `${problem}; give the storage account's name and one of its access keys`
+          })
+        }
       }
     }
     const requestTimeout = Duration.fromInput(options.requestTimeout ?? "30 seconds")
@@ -218,7 +316,9 @@ const shardList = (text: string): Effect.Effect<Record<string, number>, TableSto
 
 /**
  * Reads the options from the environment (see the table above), through
- * Effect's `ConfigProvider`.
+ * Effect's `ConfigProvider`. Fails with `TableStorageConfigError` naming the
+ * variables to set when no way to connect is configured, only part of one, or
+ * a malformed one; with a `ConfigError` when another variable does not parse.
  *
  * @example
  * ```ts
@@ -232,18 +332,67 @@ const shardList = (text: string): Effect.Effect<Record<string, number>, TableSto
  */
 export const fromEnv: Effect.Effect<TableStorageOptions, Config.ConfigError | TableStorageConfigError> = Effect.gen(
   function* () {
-    const byString = yield* Config.option(Config.Redacted("EVENTABLE_TABLE_CONNECTION_STRING"))
-    const connection: TableConnection =
-      byString._tag === "Some"
-        ? connectionString(byString.value)
-        : sharedKey(
-            yield* Config.String("EVENTABLE_TABLE_ACCOUNT_URL"),
-            yield* Config.String("EVENTABLE_TABLE_ACCOUNT_NAME"),
-            yield* Config.Redacted("EVENTABLE_TABLE_ACCOUNT_KEY")
-          )
+    const connection = yield* connectionFromEnv
     const table = yield* Config.String("EVENTABLE_TABLE_NAME").pipe(Config.withDefault("eventable"))
     const shards = yield* shardList(yield* Config.String("EVENTABLE_TABLE_SHARDS").pipe(Config.withDefault("")))
     const groupCommit = yield* Config.Boolean("EVENTABLE_TABLE_GROUP_COMMIT").pipe(Config.withDefault(true))
     return { connection, table, shards, groupCommit }
+  }
+)
+
+const envConnectionString = "EVENTABLE_TABLE_CONNECTION_STRING"
+const envAccount = [
+  "EVENTABLE_TABLE_ACCOUNT_URL",
+  "EVENTABLE_TABLE_ACCOUNT_NAME",
+  "EVENTABLE_TABLE_ACCOUNT_KEY"
+] as const
+const envFix =
+  `set ${envConnectionString} to a connection string (${connectionStringForms}), ` +
+  `or set all three of ${envAccount.join(", ")} (the account's table endpoint, its name and an access key)`
+
+/** The connection from the environment: one complete way to connect, or an error that says which variables to set. */
+const connectionFromEnv: Effect.Effect<TableConnection, Config.ConfigError | TableStorageConfigError> = Effect.gen(
+  function* () {
+    const byString = yield* Config.option(Config.Redacted(envConnectionString))
+    const url = yield* Config.option(Config.String(envAccount[0]))
+    const name = yield* Config.option(Config.String(envAccount[1]))
+    const key = yield* Config.option(Config.Redacted(envAccount[2]))
+    const accountSet = envAccount.filter((_, i) => [url, name, key][i]!._tag === "Some")
+    if (byString._tag === "Some") {
+      if (accountSet.length > 0) {
+        return yield* new TableStorageConfigError({
+          setting: envConnectionString,
+          reason: `it is set, and so is ${accountSet.join(", ")}: set only one way to connect, ${envConnectionString} or the three ${envAccount.join(", ")}`
+        })
+      }
+      const problem = connectionStringProblem(Redacted.value(byString.value))
+      if (problem !== undefined) {
+        return yield* new TableStorageConfigError({ setting: envConnectionString, reason: problem })
+      }
+      return connectionString(byString.value)
+    }
+    if (url._tag === "Some" && name._tag === "Some" && key._tag === "Some") {
+      const [setting, problem] = !isHttpUrl(url.value)
+        ? [
+            envAccount[0],
+            "is not an http(s) URL; give the account's table endpoint, e.g. https://<account>.table.core.windows.net"
+          ]
+        : name.value.trim() === ""
+          ? [envAccount[1], "is empty; give the storage account's name"]
+          : [envAccount[2], accountKeyProblem(Redacted.value(key.value))]
+      if (problem !== undefined) return yield* new TableStorageConfigError({ setting, reason: problem })
+      return sharedKey(url.value, name.value, key.value)
+    }
+    if (accountSet.length === 0) {
+      return yield* new TableStorageConfigError({
+        setting: envConnectionString,
+        reason: `no connection is configured (${envConnectionString} and ${envAccount.join(", ")} are all unset or empty): ${envFix}`
+      })
+    }
+    const missing = envAccount.filter((variable) => !accountSet.includes(variable))
+    return yield* new TableStorageConfigError({
+      setting: missing.join(", "),
+      reason: `${accountSet.join(" and ")} ${accountSet.length === 1 ? "is" : "are"} set, but not ${missing.join(" or ")}: ${envFix}`
+    })
   }
 )
