@@ -3,12 +3,13 @@
  * event its handler keeps failing on, with the error, so that the partition can
  * go on. Parked events can be listed, replayed through a handler, and removed.
  * Backends: `InMemoryDeadLetterStore` and the Table Storage dead-letter table
- * in `@eventable/table-storage`.
+ * in `@eventable/table-storage`; both pass the dead-letter conformance suite of
+ * `@eventable/testing`.
  *
  * @since 0.1.0
  */
 import { Context, type Effect } from "effect"
-import type { StoreFailure, StoreUnavailable } from "./EventStoreError.ts"
+import type { InvalidArgument, StoreFailure, StoreUnavailable } from "./EventStoreError.ts"
 import type * as Partition from "./Partition.ts"
 import type { StoredEvent } from "./StoredEvent.ts"
 
@@ -20,13 +21,34 @@ import type { StoredEvent } from "./StoredEvent.ts"
 export interface DeadLetter {
   readonly group: string
   readonly event: StoredEvent
-  /** What the handler failed with, as text. */
+  /**
+   * What the handler failed with, as text. Stores keep at most
+   * {@link maxErrorLength} characters of it (the rest is cut, ending in `…`).
+   */
   readonly error: string
   /** How many times delivery was attempted before the event was parked. */
   readonly attempts: number
   /** When it was parked, in epoch milliseconds of the parking instance's clock. */
   readonly parkedAt: number
 }
+
+/**
+ * The longest error text a store keeps, in UTF-16 code units.
+ *
+ * @since 0.1.0
+ */
+export const maxErrorLength = 16_384
+
+/**
+ * Everything a dead-letter store operation can fail with: `InvalidArgument`
+ * for a malformed group (the rules of `Lease.validateGroup`), partition,
+ * position or attempts count, refused before any request;
+ * `StoreUnavailable` when the store did not answer and retries ran out;
+ * `StoreFailure` when it refused for good (or a stored entry is damaged).
+ *
+ * @since 0.1.0
+ */
+export type DeadLetterStoreError = InvalidArgument | StoreUnavailable | StoreFailure
 
 /**
  * Narrows a listing of parked events.
@@ -46,18 +68,39 @@ export interface DeadLetterFilter {
 export class DeadLetterStore extends Context.Service<
   DeadLetterStore,
   {
-    /** Parks an event; overwrites the entry of the same event, if any. */
-    readonly park: (letter: DeadLetter) => Effect.Effect<void, StoreUnavailable | StoreFailure>
-    /** The group's parked events, by partition then position. */
+    /**
+     * Parks an event, keyed by (group, event partition, event position);
+     * overwrites the entry of the same event, if any. The event comes back
+     * from `list` exactly as given (type, data, metadata, stream, version).
+     */
+    readonly park: (letter: DeadLetter) => Effect.Effect<void, DeadLetterStoreError>
+    /**
+     * The group's parked events, ordered by partition (`Partition.compare`)
+     * then position; none of another group's.
+     */
     readonly list: (
       group: string,
       filter?: DeadLetterFilter
-    ) => Effect.Effect<ReadonlyArray<DeadLetter>, StoreUnavailable | StoreFailure>
+    ) => Effect.Effect<ReadonlyArray<DeadLetter>, DeadLetterStoreError>
     /** Removes a parked event (after a successful replay); no-op when absent. */
     readonly remove: (
       group: string,
       partition: Partition.Partition,
       position: number
-    ) => Effect.Effect<void, StoreUnavailable | StoreFailure>
+    ) => Effect.Effect<void, DeadLetterStoreError>
   }
 >()("@eventable/core/DeadLetterStore") {}
+
+/**
+ * Keeps at most {@link maxErrorLength} characters of an error text, cutting
+ * it with `…` (never inside a surrogate pair). Every store applies it.
+ *
+ * @since 0.1.0
+ */
+export const truncateError = (error: string): string => {
+  if (error.length <= maxErrorLength) return error
+  let end = maxErrorLength - 1
+  const last = error.charCodeAt(end - 1)
+  if (last >= 0xd800 && last <= 0xdbff) end--
+  return `${error.slice(0, end)}…`
+}

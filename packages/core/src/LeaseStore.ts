@@ -36,21 +36,54 @@ export class LeaseLost extends Schema.TaggedError<LeaseLost>()("LeaseLost", {
 }
 
 /**
- * Everything a lease store operation can fail with besides `LeaseLost`.
+ * Everything a lease store operation can fail with besides `LeaseLost`:
+ * `InvalidArgument` for a malformed group, owner, partition, position or
+ * attempts count (refused before any request, the same way by every store),
+ * `StoreUnavailable` when the store did not answer and retries ran out,
+ * `StoreFailure` when it refused for good (or a stored lease is damaged).
  *
  * @since 0.1.0
  */
-export type LeaseStoreError = StoreUnavailable | StoreFailure
+export type LeaseStoreError = InvalidArgument | StoreUnavailable | StoreFailure
 
 /**
  * The lease store port.
+ *
+ * Rules every backend keeps (the conformance suite checks each):
+ * - every lease write is a fenced, conditional write on the lease's ETag, and
+ *   every successful write returns the lease with a fresh ETag: use that one
+ *   for the next write, never an older copy;
+ * - a write never re-reads the lease to refresh its ETag; a backend may
+ *   re-read only to recognise its own write whose answer was lost (the stored
+ *   lease carries that very write), never to adopt someone else's;
+ * - `epoch` increments on every acquire, so one ownership can be told from the
+ *   next even when the same owner takes the lease again;
+ * - the checkpoint never moves backwards, and release never writes it.
+ *
+ * Names: a group is 1 to `Lease.maxGroupLength` characters, an owner 1 to
+ * `Lease.maxOwnerLength`, both well-formed Unicode without control
+ * characters; anything else fails with `InvalidArgument`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { LeaseStore, Partition } from "@eventable/core"
+ *
+ * const program = Effect.gen(function* () {
+ *   const leases = yield* LeaseStore
+ *   const free = yield* leases.ensure("projections", Partition.make("acme", "order", 0))
+ *   const mine = yield* leases.acquire(free, "worker-1") // LeaseLost if someone got there first
+ *   const moved = yield* leases.checkpoint(mine, 42, 0) // the next write must use `moved`
+ *   yield* leases.release(moved)
+ * })
+ * ```
  *
  * @since 0.1.0
  */
 export class LeaseStore extends Context.Service<
   LeaseStore,
   {
-    /** Every lease of a group, with its current ETag. */
+    /** Every lease of a group, with its current ETag, ordered by `Partition.compare`. */
     readonly list: (group: string) => Effect.Effect<ReadonlyArray<Lease>, LeaseStoreError>
     /** One lease, or none when it was never created. */
     readonly get: (
@@ -58,32 +91,42 @@ export class LeaseStore extends Context.Service<
       partition: Partition.Partition
     ) => Effect.Effect<Option.Option<Lease>, LeaseStoreError>
     /**
-     * The lease, created unowned with checkpoint 0 when missing. Idempotent and
-     * safe under races: an existing lease is returned as stored.
+     * The lease, created unowned with epoch 0, checkpoint 0 and attempts 0
+     * when missing. Idempotent and safe under races: an existing lease is
+     * returned as stored, whoever created it.
      */
     readonly ensure: (group: string, partition: Partition.Partition) => Effect.Effect<Lease, LeaseStoreError>
     /**
      * Takes the lease for `owner` if it is still as `lease` shows it (same
-     * ETag): sets the owner, increments the epoch, keeps the checkpoint and
-     * attempts. `LeaseLost` when it moved on.
+     * ETag), whether it is unowned, expired or owned by someone else (a steal):
+     * sets the owner, increments the epoch, keeps the checkpoint and attempts.
+     * `LeaseLost` when it moved on: someone else won the race.
      */
     readonly acquire: (lease: Lease, owner: string) => Effect.Effect<Lease, LeaseLost | LeaseStoreError>
-    /** Renews the lease (a fenced write that changes its ETag). `LeaseLost` when it moved on. */
+    /**
+     * Renews the lease: a fenced write that changes only its ETag, so that
+     * observers see the owner is alive. `LeaseLost` when it moved on;
+     * `InvalidArgument` for an unowned lease.
+     */
     readonly renew: (lease: Lease) => Effect.Effect<Lease, LeaseLost | LeaseStoreError>
     /**
-     * Records progress, fenced: the checkpoint becomes `position` and attempts
-     * becomes `attempts` (0 when the checkpoint moves). A position below the
-     * lease's checkpoint (or not a safe integer) fails with `InvalidArgument`:
-     * the checkpoint never moves backwards.
+     * Records progress, fenced: the checkpoint becomes `position`. When the
+     * checkpoint moves (`position` above the lease's), attempts is reset to 0
+     * whatever `attempts` says; when it stays, attempts becomes `attempts` (to
+     * count deliveries of the next event across crashes). A position below the
+     * lease's checkpoint, or a position or attempts count that is not a
+     * non-negative safe integer, fails with `InvalidArgument` before any write:
+     * the checkpoint never moves backwards. `LeaseLost` when the lease moved on.
      */
     readonly checkpoint: (
       lease: Lease,
       position: number,
       attempts: number
-    ) => Effect.Effect<Lease, LeaseLost | LeaseStoreError | InvalidArgument>
+    ) => Effect.Effect<Lease, LeaseLost | LeaseStoreError>
     /**
-     * Gives the lease up, fenced: clears the owner and writes back nothing
-     * else, so an older checkpoint can never be restored by a release.
+     * Gives the lease up, fenced: clears the owner and writes nothing else, so
+     * an older checkpoint can never be restored by a release. A deposed
+     * owner's release fails with `LeaseLost` and changes nothing.
      */
     readonly release: (lease: Lease) => Effect.Effect<void, LeaseLost | LeaseStoreError>
   }

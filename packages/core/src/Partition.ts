@@ -57,6 +57,23 @@ export const key = (partition: Partition): string =>
  */
 export const format = (partition: Partition): string => `${partition.tenant}/${partition.category}#${partition.shard}`
 
+/**
+ * Orders partitions by tenant, then category (UTF-16 code unit order), then
+ * shard. Stores list leases and dead letters in this order.
+ *
+ * @since 0.1.0
+ */
+export const compare = (a: Partition, b: Partition): number =>
+  a.tenant < b.tenant
+    ? -1
+    : a.tenant > b.tenant
+      ? 1
+      : a.category < b.category
+        ? -1
+        : a.category > b.category
+          ? 1
+          : a.shard - b.shard
+
 const encoder = new TextEncoder()
 
 /**

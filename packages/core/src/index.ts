@@ -7,7 +7,14 @@
 
 export * as AppendRequest from "./AppendRequest.ts"
 export * as CommandHandler from "./CommandHandler.ts"
-export { type DeadLetter, type DeadLetterFilter, DeadLetterStore } from "./DeadLetterStore.ts"
+export {
+  type DeadLetter,
+  type DeadLetterFilter,
+  DeadLetterStore,
+  type DeadLetterStoreError,
+  maxErrorLength,
+  truncateError
+} from "./DeadLetterStore.ts"
 export * as Decider from "./Decider.ts"
 export * as EventCodec from "./EventCodec.ts"
 export * as EventData from "./EventData.ts"
@@ -22,7 +29,9 @@ export {
 } from "./EventStore.ts"
 export * from "./EventStoreError.ts"
 export * as ExpectedVersion from "./ExpectedVersion.ts"
+export * as InMemoryDeadLetterStore from "./InMemoryDeadLetterStore.ts"
 export * as InMemoryEventStore from "./InMemoryEventStore.ts"
+export * as InMemoryLeaseStore from "./InMemoryLeaseStore.ts"
 export * as Lease from "./Lease.ts"
 export { LeaseLost, LeaseStore, type LeaseStoreError } from "./LeaseStore.ts"
 export * as Partition from "./Partition.ts"

@@ -6,5 +6,7 @@
  */
 
 export { Azurite, AzuriteError, type AzuriteInstance, type Options as AzuriteOptions } from "./Azurite.ts"
+export * as DeadLetterStoreConformance from "./DeadLetterStoreConformance.ts"
 export * as DeciderSpecification from "./DeciderSpecification.ts"
 export * as EventStoreConformance from "./EventStoreConformance.ts"
+export * as LeaseStoreConformance from "./LeaseStoreConformance.ts"
