@@ -161,6 +161,29 @@ export class TableStorageClient extends Context.Service<
     ) => Effect.Effect<void, TableRequestError>
     /** Submits one entity-group transaction, without retrying: a transient failure leaves its outcome unknown. */
     readonly submit: (actions: Array<TransactionAction>) => Effect.Effect<TableTransactionResponse, TableRequestError>
+    /**
+     * Updates one entity if its ETag is still `etag`: `Merge` writes only the
+     * given properties, `Replace` all of them. Returns the new ETag. Fails
+     * with status 412 when the ETag moved on, 404 when the entity is gone.
+     * Not retried: a transient failure leaves its outcome unknown, so only a
+     * caller that can recognise its own earlier write may wrap it in
+     * {@link retryTransient}.
+     */
+    readonly update: (
+      entity: Record<string, unknown> & { partitionKey: string; rowKey: string },
+      mode: "Merge" | "Replace",
+      etag: string
+    ) => Effect.Effect<string, TableRequestError>
+    /** Deletes one entity; succeeds when it does not exist. Retried on transient failures. */
+    readonly remove: (partitionKey: string, rowKey: string) => Effect.Effect<void, TableRequestError>
+    /**
+     * The client's retry policy for transient failures (jittered exponential
+     * backoff, `transientRetries` times), for writes the caller makes safe to
+     * retry.
+     */
+    readonly retryTransient: <A, R>(
+      effect: Effect.Effect<A, TableRequestError, R>
+    ) => Effect.Effect<A, TableRequestError, R>
   }
 >()("@eventable/table-storage/TableStorageClient") {
   /**
@@ -317,10 +340,43 @@ const make = (options: ResolvedOptions) =>
     const submit = (actions: Array<TransactionAction>) =>
       call("transaction", (abortSignal) => client.submitTransaction(actions, { abortSignal }))
 
+    const update = (
+      entity: Record<string, unknown> & { partitionKey: string; rowKey: string },
+      mode: "Merge" | "Replace",
+      etag: string
+    ) =>
+      call("update", (abortSignal) => client.updateEntity(entity, mode, { etag, abortSignal })).pipe(
+        Effect.flatMap((answer) =>
+          answer.etag === undefined
+            ? Effect.fail(
+                new TableRequestError({ operation: "update", transient: false, detail: "the answer carries no ETag" })
+              )
+            : Effect.succeed(answer.etag)
+        )
+      )
+
+    const remove = (partitionKey: string, rowKey: string) =>
+      retryTransient(call("delete", (abortSignal) => client.deleteEntity(partitionKey, rowKey, { abortSignal }))).pipe(
+        Effect.asVoid,
+        Effect.catchIf(
+          (error) => error.status === 404,
+          () => Effect.void
+        )
+      )
+
     yield* retryTransient(call("create table", (abortSignal) => client.createTable({ abortSignal }))).pipe(
       Effect.mapError((error) => error.toStoreError()),
       Effect.withSpan("TableStorageClient.createTable", { attributes: { "eventable.table": options.table } })
     )
 
-    return TableStorageClient.of({ table: options.table, get, page, create, submit })
+    return TableStorageClient.of({
+      table: options.table,
+      get,
+      page,
+      create,
+      submit,
+      update,
+      remove,
+      retryTransient
+    })
   })

@@ -5,8 +5,10 @@
  */
 
 export * as EventRows from "./EventRows.ts"
+export * as TableDeadLetterStore from "./TableDeadLetterStore.ts"
 export * as TableEventStore from "./TableEventStore.ts"
 export * as TableKeys from "./TableKeys.ts"
+export * as TableLeaseStore from "./TableLeaseStore.ts"
 export { classify, type Entity, TableRequestError, TableStorageClient } from "./TableStorageClient.ts"
 export * as TableStorageConfig from "./TableStorageConfig.ts"
 export { TableStorageConfigError } from "./TableStorageConfig.ts"

@@ -295,6 +295,27 @@ export const run = <E>(name: string, storeLayer: Layer.Layer<LeaseStore, E>, opt
     )
 
     it.effect(
+      "given a copy of the current lease with an older checkpoint, when it is released, then the stored checkpoint stays",
+      () =>
+        Effect.gen(function* () {
+          const leases = yield* LeaseStore
+          const group = freshGroup()
+          const mine = yield* leases.checkpoint(
+            yield* leases.acquire(yield* leases.ensure(group, partition()), "w"),
+            30,
+            2
+          )
+          const counted = yield* leases.checkpoint(mine, 30, 2)
+
+          yield* leases.release({ ...counted, checkpoint: 3, attempts: 0, epoch: 0 })
+
+          const after = yield* stored(leases, counted)
+          assert.deepStrictEqual([after.owner, after.epoch, after.checkpoint, after.attempts], [undefined, 1, 30, 2])
+        }),
+      timeout
+    )
+
+    it.effect(
       "given a checkpoint, when a lower position is written, then InvalidArgument and the lease is unchanged",
       () =>
         Effect.gen(function* () {
