@@ -1,10 +1,19 @@
 import { assert, describe, it } from "@effect/vitest"
-import { type Lease, LeaseStore, Partition } from "@eventable/core"
-import { TableLeaseStore, TableStorageConfig } from "@eventable/table-storage"
+import {
+  DeadLetterStore,
+  EventMetadata,
+  EventStore,
+  ExpectedVersion,
+  type Lease,
+  LeaseStore,
+  Partition,
+  StreamId
+} from "@eventable/core"
+import { TableEventStore, TableLeaseStore, TableStorageConfig } from "@eventable/table-storage"
 import { LeaseStoreConformance } from "@eventable/testing"
-import { Context, type Duration, Effect, Fiber, Layer, Metric, Option, Schedule } from "effect"
+import { Context, type Duration, Effect, Fiber, Layer, Metric, Option, Schedule, Stream } from "effect"
 import * as FaultProxy from "./FaultProxy.ts"
-import { connectionString, freshTable } from "./fixtures.ts"
+import { connectionString, freshTable, rawTable } from "./fixtures.ts"
 
 LeaseStoreConformance.run(
   "Table Storage on Azurite",
@@ -151,6 +160,62 @@ describe("TableLeaseStore on Azurite", () => {
         assert.strictEqual(failure._tag, "LeaseLost")
         assert.deepStrictEqual(yield* current(direct, mine), stolen)
       })
+  )
+
+  it.live("given the combined layer, then events, leases and dead letters each live in their own table", () =>
+    Effect.gen(function* () {
+      const base = freshTable("combined")
+      const context = yield* Layer.build(
+        TableEventStore.layerWithConsumerStores({
+          connection: TableStorageConfig.connectionString(connectionString()),
+          table: base
+        })
+      )
+      const leases = Context.get(context, LeaseStore)
+      const store = Context.get(context, EventStore)
+      const streamId = yield* StreamId.make({ tenant: "acme", category: "order", id: "o-1" })
+      yield* store.append(
+        streamId,
+        [{ type: "Placed", data: "{}", metadata: yield* EventMetadata.make() }],
+        ExpectedVersion.noStream
+      )
+      yield* leases.ensure("projections", partition)
+      const [event] = yield* Stream.runCollect(store.readStream(streamId))
+      yield* Context.get(context, DeadLetterStore).park({
+        group: "projections",
+        event: event!,
+        error: "boom",
+        attempts: 1,
+        parkedAt: 0
+      })
+
+      const rows = (name: string) =>
+        Effect.promise(async () => {
+          const all: Array<string> = []
+          for await (const entity of rawTable(name).listEntities()) all.push(String(entity.partitionKey))
+          return all
+        })
+      assert.deepStrictEqual(yield* rows(`${base}leases`), ["projections"])
+      assert.deepStrictEqual(yield* rows(`${base}deadletters`), ["projections"])
+      assert.isTrue((yield* rows(base)).every((key) => key !== "projections"))
+    })
+  )
+
+  it.live("given a group name with key characters, then its PartitionKey is escaped like event keys", () =>
+    Effect.gen(function* () {
+      const leases = yield* instance({ connection: TableStorageConfig.connectionString(connectionString()), table })
+      const name = `${group()}|a/b#c?d\\e%f~g`
+      yield* leases.ensure(name, Partition.make("t|1", "c/2", 3))
+
+      const found = yield* Effect.promise(async () => {
+        const all: Array<[string, string]> = []
+        for await (const entity of rawTable(`${table}leases`).listEntities()) {
+          if (entity.group === name) all.push([String(entity.partitionKey), String(entity.rowKey)])
+        }
+        return all
+      })
+      assert.deepStrictEqual(found, [[`${name.split("|")[0]}~7Ca~2Fb~23c~3Fd~5Ce~25f~7Eg`, "t~7C1|c~2F2|0003"]])
+    })
   )
 
   it.live("given an events table name too long for the lease table's suffix, then a typed configuration error", () =>

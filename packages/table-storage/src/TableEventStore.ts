@@ -38,11 +38,13 @@ import {
   type AppendResult,
   ConcurrencyConflict,
   CorruptEvent,
+  type DeadLetterStore,
   type EventData,
   EventFeed,
   EventStore,
   ExpectedVersion,
   InvalidAppend,
+  type LeaseStore,
   Partition,
   type StoredEvent,
   StoreFailure,
@@ -56,7 +58,9 @@ import * as EventRows from "./EventRows.ts"
 import * as HeaderCache from "./HeaderCache.ts"
 import * as PartitionWriter from "./PartitionWriter.ts"
 import * as StreamLocks from "./StreamLocks.ts"
+import * as TableDeadLetterStore from "./TableDeadLetterStore.ts"
 import * as TableKeys from "./TableKeys.ts"
+import * as TableLeaseStore from "./TableLeaseStore.ts"
 import { type Entity, TableStorageClient } from "./TableStorageClient.ts"
 import * as TableStorageConfig from "./TableStorageConfig.ts"
 
@@ -458,3 +462,30 @@ export const layer = (
  * @since 0.1.0
  */
 export const layerConfig = Layer.unwrap(Effect.map(TableStorageConfig.fromEnv, layer))
+
+/**
+ * Everything a consumer on Table Storage needs, as one Layer: the
+ * `EventStore` and `EventFeed` of {@link layer}, the `LeaseStore` of
+ * `TableLeaseStore.layer` and the `DeadLetterStore` of
+ * `TableDeadLetterStore.layer`, from one set of options (each store has its
+ * own table and connection pool: `<table>`, `<table>leases`,
+ * `<table>deadletters` by default).
+ *
+ * @example
+ * ```ts
+ * import { TableEventStore, TableStorageConfig } from "@eventable/table-storage"
+ *
+ * const Storage = TableEventStore.layerWithConsumerStores({
+ *   connection: TableStorageConfig.connectionString("UseDevelopmentStorage=true"),
+ *   table: "orders"
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layerWithConsumerStores = (
+  options: TableLeaseStore.Options & TableDeadLetterStore.Options
+): Layer.Layer<
+  EventStore | EventFeed | LeaseStore | DeadLetterStore,
+  TableStorageConfig.TableStorageConfigError | StoreUnavailable | StoreFailure
+> => Layer.mergeAll(layer(options), TableLeaseStore.layer(options), TableDeadLetterStore.layer(options))
