@@ -38,3 +38,16 @@ describe("Partition.shardOf", () => {
     }
   )
 })
+
+describe("Partition.compare", () => {
+  it("given partitions, when sorted, then by tenant, then category, then shard (numerically)", () => {
+    const sorted = [
+      Partition.make("b", "a", 0),
+      Partition.make("a", "b", 10),
+      Partition.make("a", "b", 2),
+      Partition.make("a", "a", 5)
+    ].sort(Partition.compare)
+    assert.deepStrictEqual(sorted.map(Partition.format), ["a/a#5", "a/b#2", "a/b#10", "b/a#0"])
+    assert.strictEqual(Partition.compare(Partition.make("a", "b", 1), Partition.make("a", "b", 1)), 0)
+  })
+})

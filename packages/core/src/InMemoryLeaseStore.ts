@@ -62,8 +62,8 @@ export const make: Effect.Effect<LeaseStore["Service"]> = Effect.sync(() => {
       return Effect.succeed(next)
     })
 
-  const validLease = (operation: string, lease: Lease.Lease) =>
-    Effect.andThen(Lease.validateGroup(operation, lease.group), Lease.validatePartition(operation, lease.partition))
+  const validLease = (operation: string, group: string, partition: Partition.Partition) =>
+    Effect.andThen(Lease.validateGroup(operation, group), Lease.validatePartition(operation, partition))
 
   return LeaseStore.of({
     list: (group) =>
@@ -75,12 +75,12 @@ export const make: Effect.Effect<LeaseStore["Service"]> = Effect.sync(() => {
       ),
     get: (group, partition) =>
       Effect.andThen(
-        validLease("get", { group, partition, epoch: 0, checkpoint: 0, attempts: 0, etag: "" }),
+        validLease("get", group, partition),
         Effect.sync(() => Option.fromUndefinedOr(groups.get(group)?.get(Partition.key(partition))))
       ),
     ensure: (group, partition) =>
       Effect.andThen(
-        validLease("ensure", { group, partition, epoch: 0, checkpoint: 0, attempts: 0, etag: "" }),
+        validLease("ensure", group, partition),
         Effect.sync(() => {
           const leases = leasesOf(group)
           const key = Partition.key(partition)
@@ -100,19 +100,19 @@ export const make: Effect.Effect<LeaseStore["Service"]> = Effect.sync(() => {
       ),
     acquire: (lease, owner) =>
       Effect.gen(function* () {
-        yield* validLease("acquire", lease)
+        yield* validLease("acquire", lease.group, lease.partition)
         yield* Lease.validateOwner("acquire", owner)
         return yield* fenced(lease, owner, (stored) => ({ ...stored, owner, epoch: stored.epoch + 1, etag: fresh() }))
       }),
     renew: (lease) =>
       Effect.gen(function* () {
-        yield* validLease("renew", lease)
+        yield* validLease("renew", lease.group, lease.partition)
         const owner = yield* Lease.requireOwner("renew", lease)
         return yield* fenced(lease, owner, (stored) => ({ ...stored, etag: fresh() }))
       }),
     checkpoint: (lease, position, attempts) =>
       Effect.gen(function* () {
-        yield* validLease("checkpoint", lease)
+        yield* validLease("checkpoint", lease.group, lease.partition)
         const owner = yield* Lease.requireOwner("checkpoint", lease)
         yield* Lease.validateCount("checkpoint", "position", position)
         yield* Lease.validateCount("checkpoint", "attempts", attempts)
@@ -126,7 +126,7 @@ export const make: Effect.Effect<LeaseStore["Service"]> = Effect.sync(() => {
       }),
     release: (lease) =>
       Effect.gen(function* () {
-        yield* validLease("release", lease)
+        yield* validLease("release", lease.group, lease.partition)
         const owner = yield* Lease.requireOwner("release", lease)
         yield* fenced(lease, owner, ({ owner: _, ...stored }) => ({ ...stored, etag: fresh() }))
       })
