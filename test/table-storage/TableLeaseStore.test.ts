@@ -201,6 +201,28 @@ describe("TableLeaseStore on Azurite", () => {
     })
   )
 
+  it.live("given two contenders and a checkpoint, then the acquired, lost and checkpoint counters say so", () =>
+    withMetrics(
+      Effect.gen(function* () {
+        const leases = yield* instance({ connection: TableStorageConfig.connectionString(connectionString()), table })
+        const free = yield* leases.ensure(group(), partition)
+
+        const mine = yield* leases.acquire(free, "a")
+        yield* Effect.flip(leases.acquire(free, "b"))
+        yield* leases.checkpoint(mine, 3, 0)
+
+        assert.deepStrictEqual(
+          [
+            yield* metric("eventable_leases_acquired_total"),
+            yield* metric("eventable_leases_lost_total"),
+            yield* metric("eventable_checkpoints_written_total")
+          ],
+          [1, 1, 1]
+        )
+      })
+    )
+  )
+
   it.live("given a group name with key characters, then its PartitionKey is escaped like event keys", () =>
     Effect.gen(function* () {
       const leases = yield* instance({ connection: TableStorageConfig.connectionString(connectionString()), table })

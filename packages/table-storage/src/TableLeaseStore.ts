@@ -401,11 +401,3 @@ export const layer = (
       Layer.effect(LeaseStore, make).pipe(Layer.provide(TableStorageClient.layer(resolved)))
     )
   )
-
-/**
- * {@link layer}, configured from the environment (`EVENTABLE_TABLE_*`, see
- * `TableStorageConfig.fromEnv`).
- *
- * @since 0.1.0
- */
-export const layerConfig = Layer.unwrap(Effect.map(TableStorageConfig.fromEnv, layer))
