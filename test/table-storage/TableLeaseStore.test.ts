@@ -29,14 +29,15 @@ const instance = (options: TableLeaseStore.Options) =>
   Effect.map(Layer.build(TableLeaseStore.layer(options)), (context) => Context.get(context, LeaseStore))
 
 /** A store straight on Azurite, and one through a fault proxy, on the same lease table. */
-const stores = (retryBaseDelay: Duration.Input = "5 millis") =>
+const stores = (retryBaseDelay: Duration.Input = "5 millis", transientRetries = 5) =>
   Effect.gen(function* () {
     const proxy = yield* FaultProxy.make
     const direct = yield* instance({ connection: TableStorageConfig.connectionString(connectionString()), table })
     const faulty = yield* instance({
       connection: TableStorageConfig.connectionString(FaultProxy.redacted(proxy)),
       table,
-      retryBaseDelay
+      retryBaseDelay,
+      transientRetries
     })
     return { proxy, direct, faulty }
   })
@@ -109,6 +110,34 @@ describe("TableLeaseStore on Azurite", () => {
           assert.strictEqual(next.checkpoint, 41)
         })
       )
+  )
+
+  it.live("given a lost answer and retries that run out, then one read finds the committed write", () =>
+    Effect.gen(function* () {
+      const { proxy, direct, faulty } = yield* stores("5 millis", 1)
+      const mine = yield* owned(faulty)
+
+      proxy.inject({ _tag: "LoseAnswer" }, { match: leaseWrites })
+      proxy.inject({ _tag: "Reject", status: 503 }, { match: leaseWrites })
+      const moved = yield* faulty.checkpoint(mine, 5, 0)
+
+      assert.strictEqual(proxy.faulted(), 2)
+      assert.deepStrictEqual(yield* current(direct, mine), moved)
+    })
+  )
+
+  it.live("given 503s until retries run out, then StoreUnavailable, nothing written, and the lease still usable", () =>
+    Effect.gen(function* () {
+      const { proxy, direct, faulty } = yield* stores("5 millis", 1)
+      const mine = yield* owned(faulty)
+
+      proxy.inject({ _tag: "Reject", status: 503 }, { times: 2, match: leaseWrites })
+      const failure = yield* Effect.flip(faulty.checkpoint(mine, 5, 0))
+
+      assert.strictEqual(failure._tag, "StoreUnavailable")
+      assert.deepStrictEqual(yield* current(direct, mine), mine)
+      assert.strictEqual((yield* faulty.checkpoint(mine, 5, 0)).checkpoint, 5)
+    })
   )
 
   it.live("given an acquire and a renew whose answers are lost, then both are recognised as the owner's own", () =>

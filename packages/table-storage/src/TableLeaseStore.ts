@@ -193,7 +193,7 @@ export const make = Effect.gen(function* () {
             Effect.flatMap((found) =>
               Option.isSome(found) && found.value.writeId === writeId
                 ? Effect.as(Metric.update(recognised, 1), found.value.lease)
-                : leaseLost(lease, owner, operation, `${reason}, after an unanswered attempt that did not commit`)
+                : leaseLost(lease, owner, operation, `${reason}, and the stored lease does not carry this write`)
             )
           )
         })
