@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { DeadLetterStore, EventMetadata, Partition, StreamId } from "@eventable/core"
+import { DeadLetterStore, EventMetadata, maxErrorLength, Partition, StreamId } from "@eventable/core"
 import { TableDeadLetterStore, TableStorageConfig } from "@eventable/table-storage"
 import { DeadLetterStoreConformance } from "@eventable/testing"
 import { Context, Effect, Layer } from "effect"
@@ -14,7 +14,46 @@ DeadLetterStoreConformance.run(
   })
 )
 
+const letterFor = (position: number, data: string) =>
+  Effect.gen(function* () {
+    const streamId = yield* StreamId.make({ tenant: "acme", category: "order", id: "o-1" })
+    return {
+      type: "Failed",
+      data,
+      metadata: yield* EventMetadata.make(),
+      streamId,
+      version: position,
+      partition: Partition.make("acme", "order", 0),
+      position
+    }
+  })
+
 describe("TableDeadLetterStore on Azurite", () => {
+  it.live("given an event close to the 1 MiB entity limit, then it parks whole and the error text gives way", () =>
+    Effect.gen(function* () {
+      const letters = yield* Effect.map(
+        Layer.build(
+          TableDeadLetterStore.layer({
+            connection: TableStorageConfig.connectionString(connectionString()),
+            table: freshTable("deadbig")
+          })
+        ),
+        (context) => Context.get(context, DeadLetterStore)
+      )
+      // 510,000 UTF-16 units: about 1,020,000 bytes as Azure sizes an entity, under the 1 MiB limit.
+      const data = JSON.stringify({ blob: "x".repeat(510_000) })
+      const event = yield* letterFor(1, data)
+
+      yield* letters.park({ group: "g", event, error: "e".repeat(maxErrorLength), attempts: 1, parkedAt: 1 })
+
+      const [back] = yield* letters.list("g")
+      assert.strictEqual(back?.event.data.length, data.length)
+      assert.isTrue(back?.event.data === data)
+      assert.isTrue((back?.error.length ?? 0) > 1_000 && (back?.error.length ?? 0) < maxErrorLength)
+      assert.isTrue(back?.error.endsWith("…"))
+    })
+  )
+
   it.live("given transient 503s on park and list, then both are retried and the entry is written once", () =>
     Effect.gen(function* () {
       const proxy = yield* FaultProxy.make

@@ -92,14 +92,16 @@ export class DeadLetterStore extends Context.Service<
 >()("@eventable/core/DeadLetterStore") {}
 
 /**
- * Keeps at most {@link maxErrorLength} characters of an error text, cutting
- * it with `…` (never inside a surrogate pair). Every store applies it.
+ * Keeps at most `max` characters (default {@link maxErrorLength}) of an error
+ * text, cutting it with `…` (never inside a surrogate pair). Every store
+ * applies it.
  *
  * @since 0.1.0
  */
-export const truncateError = (error: string): string => {
-  if (error.length <= maxErrorLength) return error
-  let end = maxErrorLength - 1
+export const truncateError = (error: string, max: number = maxErrorLength): string => {
+  if (error.length <= max) return error
+  if (max < 1) return ""
+  let end = max - 1
   const last = error.charCodeAt(end - 1)
   if (last >= 0xd800 && last <= 0xdbff) end--
   return `${error.slice(0, end)}…`

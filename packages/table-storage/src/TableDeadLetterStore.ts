@@ -8,9 +8,9 @@
  * | escaped group | `tenant|category|shard|<position, 16 digits>` (escaped, as for events) | the event as a feed row stores it (`type`, `eventId`, `occurredAt`, `correlationId`, `causationId`, `custom`, `chunks`, `d0`…, `stream`, `version`), plus `group`, `tenant`, `category`, `shard`, `position`, `error`, `attempts`, `parkedAt` |
  *
  * Parking is an upsert, so parking the same event again overwrites its entry.
- * Large event data is split over `d0`, `d1`, … exactly as in the events table. An
- * event close to the 1 MiB entity limit may not fit next to its error text:
- * parking it then fails with `StoreFailure`.
+ * Large event data is split over `d0`, `d1`, … exactly as in the events table.
+ * The event always fits whole (it fitted as a feed row); when it is close to
+ * the 1 MiB entity limit, the error text is cut further to make room.
  *
  * @since 0.1.0
  */
@@ -20,6 +20,7 @@ import {
   DeadLetterStore,
   InMemoryDeadLetterStore,
   Lease,
+  maxErrorLength,
   Partition,
   type StoreFailure,
   StoreFailure as StoreFailureError,
@@ -43,6 +44,13 @@ export interface Options extends TableStorageConfig.TableStorageOptions {
   /** The dead-letter table (created if missing); default: the events table's name plus `deadletters`. */
   readonly deadLetterTable?: string
 }
+
+/**
+ * What a dead letter adds to its event's feed row, at most, in bytes as Azure
+ * sizes an entity: longer keys (an escaped group, a longer RowKey) and the
+ * group, tenant, category, shard, position, attempts and parkedAt properties.
+ */
+const extrasBytes = 8_192
 
 const parked = Metric.counter("eventable_dead_letters_parked_total", { description: "Events parked as dead letters" })
 
@@ -93,11 +101,11 @@ export const make = Effect.gen(function* () {
       const { event } = letter
       const partitionKey = groupKey(letter.group)
       const rowKey = letterRow(event.partition, event.position)
-      const row = EventRows.prepare(EventRows.shape(event.streamId), event).feedRow(
-        partitionKey,
-        event.version,
-        event.position
-      )
+      const prepared = EventRows.prepare(EventRows.shape(event.streamId), event)
+      const row = prepared.feedRow(partitionKey, event.version, event.position)
+      // The event must fit whole; the error text gives way (2 bytes per UTF-16 unit) when the
+      // event is close to the entity limit.
+      const room = Math.floor((EventRows.maxEntityBytes - prepared.entityBytes - extrasBytes) / 2)
       const entity = {
         ...row,
         partitionKey,
@@ -107,7 +115,7 @@ export const make = Effect.gen(function* () {
         category: event.partition.category,
         shard: event.partition.shard,
         position: String(event.position),
-        error: truncateError(letter.error),
+        error: truncateError(letter.error, Math.min(maxErrorLength, room)),
         attempts: String(letter.attempts),
         parkedAt: String(letter.parkedAt)
       }
