@@ -8,10 +8,12 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect } from "effect"
-import type { InvalidArgument, StoreFailure, StoreUnavailable } from "./EventStoreError.ts"
-import type * as Partition from "./Partition.ts"
+import { Context, Effect } from "effect"
+import { InvalidArgument, type StoreFailure, type StoreUnavailable } from "./EventStoreError.ts"
+import * as Lease from "./Lease.ts"
+import * as Partition from "./Partition.ts"
 import type { StoredEvent } from "./StoredEvent.ts"
+import * as StreamId from "./StreamId.ts"
 
 /**
  * A parked event: the event as stored, which group parked it, why, and when.
@@ -106,3 +108,30 @@ export const truncateError = (error: string, max: number = maxErrorLength): stri
   if (last >= 0xd800 && last <= 0xdbff) end--
   return `${error.slice(0, end)}…`
 }
+
+/**
+ * Checks a dead letter the way every store does before parking it: a valid
+ * group and partition, a position and version of at least 1, non-negative
+ * attempts and time, and a stream that lies in the event's partition. Fails
+ * with `InvalidArgument`.
+ *
+ * @since 0.1.0
+ */
+export const validateDeadLetter = (letter: DeadLetter): Effect.Effect<void, InvalidArgument> =>
+  Effect.gen(function* () {
+    yield* Lease.validateGroup("park", letter.group)
+    yield* Lease.validatePartition("park", letter.event.partition)
+    yield* Lease.validateCount("park", "event.position", letter.event.position, 1)
+    yield* Lease.validateCount("park", "event.version", letter.event.version, 1)
+    const { streamId, partition } = letter.event
+    if (streamId.tenant !== partition.tenant || streamId.category !== partition.category) {
+      return yield* new InvalidArgument({
+        operation: "park",
+        argument: "event.streamId",
+        value: StreamId.format(streamId),
+        reason: `the stream is not in the event's partition ${Partition.format(partition)}`
+      })
+    }
+    yield* Lease.validateCount("park", "attempts", letter.attempts)
+    yield* Lease.validateCount("park", "parkedAt", letter.parkedAt)
+  })

@@ -14,41 +14,12 @@
  * @since 0.1.0
  */
 import { Effect, Layer } from "effect"
-import { type DeadLetter, DeadLetterStore, truncateError } from "./DeadLetterStore.ts"
-import { InvalidArgument } from "./EventStoreError.ts"
+import { type DeadLetter, DeadLetterStore, truncateError, validateDeadLetter } from "./DeadLetterStore.ts"
 import * as Lease from "./Lease.ts"
 import * as Partition from "./Partition.ts"
-import * as StreamId from "./StreamId.ts"
 
 const entryKey = (partition: Partition.Partition, position: number): string =>
   `${Partition.key(partition)}\u0000${position}`
-
-/**
- * Checks a dead letter the way every store does before writing it: a valid
- * group and partition, a position and version of at least 1, non-negative
- * attempts and time, and a stream that lies in the event's partition. Fails
- * with `InvalidArgument`.
- *
- * @since 0.1.0
- */
-export const validate = (letter: DeadLetter) =>
-  Effect.gen(function* () {
-    yield* Lease.validateGroup("park", letter.group)
-    yield* Lease.validatePartition("park", letter.event.partition)
-    yield* Lease.validateCount("park", "event.position", letter.event.position, 1)
-    yield* Lease.validateCount("park", "event.version", letter.event.version, 1)
-    const { streamId, partition } = letter.event
-    if (streamId.tenant !== partition.tenant || streamId.category !== partition.category) {
-      return yield* new InvalidArgument({
-        operation: "park",
-        argument: "event.streamId",
-        value: StreamId.format(streamId),
-        reason: `the stream is not in the event's partition ${Partition.format(partition)}`
-      })
-    }
-    yield* Lease.validateCount("park", "attempts", letter.attempts)
-    yield* Lease.validateCount("park", "parkedAt", letter.parkedAt)
-  })
 
 /**
  * Builds an empty in-memory dead-letter store.
@@ -60,7 +31,7 @@ export const make: Effect.Effect<DeadLetterStore["Service"]> = Effect.sync(() =>
   return DeadLetterStore.of({
     park: (letter) =>
       Effect.andThen(
-        validate(letter),
+        validateDeadLetter(letter),
         Effect.sync(() => {
           let letters = groups.get(letter.group)
           if (letters === undefined) {

@@ -13,7 +13,8 @@ export {
   DeadLetterStore,
   type DeadLetterStoreError,
   maxErrorLength,
-  truncateError
+  truncateError,
+  validateDeadLetter
 } from "./DeadLetterStore.ts"
 export * as Decider from "./Decider.ts"
 export * as EventCodec from "./EventCodec.ts"

@@ -18,14 +18,14 @@ import { odata } from "@azure/data-tables"
 import {
   type DeadLetter,
   DeadLetterStore,
-  InMemoryDeadLetterStore,
   Lease,
   maxErrorLength,
   Partition,
   type StoreFailure,
   StoreFailure as StoreFailureError,
   type StoreUnavailable,
-  truncateError
+  truncateError,
+  validateDeadLetter
 } from "@eventable/core"
 import { Effect, Layer, Metric, Result } from "effect"
 import * as EventRows from "./EventRows.ts"
@@ -97,7 +97,7 @@ export const make = Effect.gen(function* () {
 
   const park = (letter: DeadLetter) =>
     Effect.gen(function* () {
-      yield* InMemoryDeadLetterStore.validate(letter)
+      yield* validateDeadLetter(letter)
       const { event } = letter
       const partitionKey = groupKey(letter.group)
       const rowKey = letterRow(event.partition, event.position)
