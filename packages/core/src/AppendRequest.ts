@@ -1,7 +1,8 @@
 /**
  * Checks an append request before it reaches storage, the same way in every
- * backend: the expected version, each event's type, data and metadata, the
- * number of events, and the sizes a backend measures in its own unit.
+ * backend: the expected version, the snapshot that goes with it, each event's
+ * type, data and metadata, the number of events, and the sizes a backend
+ * measures in its own unit.
  *
  * @since 0.1.0
  */
@@ -10,7 +11,23 @@ import * as EventData from "./EventData.ts"
 import type { StoreLimits } from "./EventStore.ts"
 import { AppendTooLarge, EventTooLarge, InvalidAppend, TooManyEvents } from "./EventStoreError.ts"
 import * as ExpectedVersion from "./ExpectedVersion.ts"
+import type { Snapshot } from "./Snapshot.ts"
 import type { StreamId } from "./StreamId.ts"
+
+/**
+ * What a snapshot costs one append, in a backend's terms.
+ *
+ * @since 0.1.0
+ */
+export interface SnapshotCost {
+  /** What the snapshot adds to the append's size, in the unit of the `StoreLimits`. */
+  readonly size: number
+  /**
+   * How many events' room the snapshot takes from `maxEventsPerAppend` (≥ 1):
+   * an append that carries it holds at most `maxEventsPerAppend - room` events.
+   */
+  readonly room: number
+}
 
 /**
  * How a backend measures events, in the unit of its `StoreLimits`.
@@ -20,14 +37,61 @@ import type { StreamId } from "./StreamId.ts"
 export interface Measure {
   /** The size of one event. */
   readonly event: (event: EventData.EventData, index: number) => number
-  /** The size of the whole append; the sum of the events when omitted. */
+  /** The size of the whole append without its snapshot; the sum of the events when omitted. */
   readonly append?: (events: ReadonlyArray<EventData.EventData>, eventSizes: ReadonlyArray<number>) => number
+  /** What a (well-formed) snapshot costs; its data in UTF-16 bytes and one event's room when omitted. */
+  readonly snapshot?: (snapshot: Snapshot) => SnapshotCost
 }
 
 /**
+ * Why a snapshot cannot go with an append of `eventCount` events, whatever the
+ * stream's version: `undefined` when it can.
+ *
+ * @since 0.1.0
+ */
+export const snapshotProblem = (snapshot: Snapshot, eventCount: number): string | undefined =>
+  eventCount === 0
+    ? "a snapshot is only written together with events"
+    : !Number.isSafeInteger(snapshot.version) || snapshot.version < 1
+      ? `the snapshot version must be a positive integer, got ${snapshot.version}`
+      : typeof snapshot.data !== "string" || !snapshot.data.isWellFormed() || !isJson(snapshot.data)
+        ? "the snapshot data must be a well-formed JSON string"
+        : undefined
+
+const isJson = (text: string): boolean => {
+  try {
+    JSON.parse(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Checks, at commit time, that a snapshot is at the version the append brings
+ * the stream to (`versionAfter`): returns the `InvalidAppend` to fail with when
+ * it is not (the store then writes nothing), `undefined` when it is.
+ *
+ * @since 0.1.0
+ */
+export const snapshotVersionProblem = (
+  streamId: StreamId,
+  snapshot: Pick<Snapshot, "version"> | undefined,
+  versionAfter: number
+): InvalidAppend | undefined =>
+  snapshot === undefined || snapshot.version === versionAfter
+    ? undefined
+    : new InvalidAppend({
+        streamId,
+        reason: `the snapshot is at version ${snapshot.version}, the append ends at version ${versionAfter}`
+      })
+
+/**
  * Fails with the first problem of an append request, checked in this order:
- * expected version, event count, each event's validity, each event's size, the
- * append's size. Succeeds with the size of each event.
+ * expected version, snapshot, event count (a snapshot takes some room), each
+ * event's validity, each event's size, the append's size (snapshot included).
+ * Succeeds with the size of each event. The snapshot's version is checked
+ * against the stream at commit time, with {@link snapshotVersionProblem}.
  *
  * @since 0.1.0
  */
@@ -36,12 +100,20 @@ export const validate = (
   events: ReadonlyArray<EventData.EventData>,
   expected: ExpectedVersion.ExpectedVersion,
   limits: StoreLimits,
-  measure: Measure
+  measure: Measure,
+  snapshot?: Snapshot
 ): Effect.Effect<ReadonlyArray<number>, InvalidAppend | TooManyEvents | EventTooLarge | AppendTooLarge> => {
   const expectedProblem = ExpectedVersion.problem(expected)
   if (expectedProblem !== undefined) return Effect.fail(new InvalidAppend({ streamId, reason: expectedProblem }))
-  if (events.length > limits.maxEventsPerAppend) {
-    return Effect.fail(new TooManyEvents({ streamId, count: events.length, max: limits.maxEventsPerAppend }))
+  let cost: SnapshotCost = { size: 0, room: 0 }
+  if (snapshot !== undefined) {
+    const reason = snapshotProblem(snapshot, events.length)
+    if (reason !== undefined) return Effect.fail(new InvalidAppend({ streamId, reason }))
+    cost = measure.snapshot?.(snapshot) ?? { size: snapshot.data.length * 2, room: 1 }
+  }
+  const maxEvents = limits.maxEventsPerAppend - cost.room
+  if (events.length > maxEvents) {
+    return Effect.fail(new TooManyEvents({ streamId, count: events.length, max: Math.max(0, maxEvents) }))
   }
   const sizes: Array<number> = []
   for (let index = 0; index < events.length; index++) {
@@ -63,7 +135,8 @@ export const validate = (
     }
     sizes.push(size)
   }
-  const total = measure.append === undefined ? sizes.reduce((a, b) => a + b, 0) : measure.append(events, sizes)
+  const total =
+    (measure.append === undefined ? sizes.reduce((a, b) => a + b, 0) : measure.append(events, sizes)) + cost.size
   if (total > limits.maxAppendSize) {
     return Effect.fail(
       new AppendTooLarge({ streamId, size: total, limit: limits.maxAppendSize, unit: limits.sizeUnit })

@@ -24,7 +24,7 @@ import * as AppendRequest from "./AppendRequest.ts"
 import * as EventData from "./EventData.ts"
 import { EventFeed, type PartitionFilter } from "./EventFeed.ts"
 import { type AppendResult, EventStore, type StoreLimits } from "./EventStore.ts"
-import { ConcurrencyConflict, InvalidAppend } from "./EventStoreError.ts"
+import { ConcurrencyConflict, type InvalidAppend } from "./EventStoreError.ts"
 import * as ExpectedVersion from "./ExpectedVersion.ts"
 import * as Partition from "./Partition.ts"
 import type { Snapshot } from "./Snapshot.ts"
@@ -77,24 +77,6 @@ const alreadyAppended = (
     : undefined
 }
 
-/** Why a snapshot cannot go with an append, checked before anything is written. */
-const snapshotProblem = (
-  streamId: StreamId,
-  events: ReadonlyArray<EventData.EventData>,
-  snapshot: Snapshot | undefined
-): Effect.Effect<void, InvalidAppend> => {
-  if (snapshot === undefined) return Effect.void
-  const reason =
-    events.length === 0
-      ? "a snapshot is only written together with events"
-      : !Number.isSafeInteger(snapshot.version) || snapshot.version < 1
-        ? `the snapshot version must be a positive integer, got ${snapshot.version}`
-        : typeof snapshot.data !== "string" || !snapshot.data.isWellFormed()
-          ? "the snapshot data must be a well-formed JSON string"
-          : undefined
-  return reason === undefined ? Effect.void : Effect.fail(new InvalidAppend({ streamId, reason }))
-}
-
 const streamKey = (streamId: StreamId): string => `${streamId.tenant}\u0000${streamId.category}\u0000${streamId.id}`
 const categoryKey = (tenant: string, category: string): string => `${tenant}\u0000${category}`
 
@@ -135,14 +117,14 @@ export const make = (
         Partition.shardOf(streamId.id, shardsOf(streamId.tenant, streamId.category))
       )
 
-    const measure: AppendRequest.Measure = { event: EventData.utf16Bytes }
+    // A snapshot costs its data in UTF-16 bytes and one event's room, as a small one does on Table Storage.
+    const measure: AppendRequest.Measure = {
+      event: EventData.utf16Bytes,
+      snapshot: (snapshot) => ({ size: snapshot.data.length * 2, room: 1 })
+    }
 
     const append: EventStore["Service"]["append"] = (streamId, events, expected, appendOptions = {}) =>
-      AppendRequest.validate(streamId, events, expected, limits, {
-        ...measure,
-        append: (_, sizes) => sizes.reduce((a, b) => a + b, 0) + (appendOptions.snapshot?.data.length ?? 0) * 2
-      }).pipe(
-        Effect.flatMap(() => snapshotProblem(streamId, events, appendOptions.snapshot)),
+      AppendRequest.validate(streamId, events, expected, limits, measure, appendOptions.snapshot).pipe(
         Effect.flatMap(() =>
           Effect.suspend((): Effect.Effect<AppendResult, ConcurrencyConflict | InvalidAppend> => {
             // Runs without yielding: the check and the write are one atomic step.
@@ -161,15 +143,10 @@ export const make = (
             }
             if (events.length === 0) return Effect.succeed({ version: actual, partition, positions: [] })
             const snapshot = appendOptions.snapshot
-            if (snapshot !== undefined && snapshot.version !== actual + events.length) {
-              return Effect.fail(
-                new InvalidAppend({
-                  streamId,
-                  reason: `the snapshot is at version ${snapshot.version}, the append ends at version ${actual + events.length}`
-                })
-              )
-            }
-            if (snapshot !== undefined) snapshots.set(streamKey(streamId), { ...snapshot })
+            const wrongVersion = AppendRequest.snapshotVersionProblem(streamId, snapshot, actual + events.length)
+            if (wrongVersion !== undefined) return Effect.fail(wrongVersion)
+            if (snapshot !== undefined)
+              snapshots.set(streamKey(streamId), { version: snapshot.version, data: snapshot.data })
             const cKey = categoryKey(streamId.tenant, streamId.category)
             if (!registry.has(cKey)) {
               registry.set(cKey, {

@@ -2,7 +2,7 @@
  * Commits appends to one partition, each as ONE entity-group transaction:
  *
  * ```
- * [stream headers…, event rows…, feed rows…, partition head]
+ * [stream headers…, snapshot rows…, event rows…, feed rows…, partition head]
  * ```
  *
  * - A stream header is inserted (a new stream) or updated with If-Match on its
@@ -29,6 +29,7 @@ import type { TransactionAction } from "@azure/data-tables"
 import { AppendTooLarge, InvalidAppend, type StoreFailure, StoreUnavailable, type StreamId } from "@eventable/core"
 import { Cause, Clock, Deferred, Effect, Metric, Option, Random, type Scope } from "effect"
 import * as EventRows from "./EventRows.ts"
+import type * as SnapshotRows from "./SnapshotRows.ts"
 import * as TableKeys from "./TableKeys.ts"
 import type { TableRequestError, TableStorageClient } from "./TableStorageClient.ts"
 
@@ -63,6 +64,8 @@ export interface PendingAppend {
   /** The stream's version after it. */
   readonly version: number
   readonly events: ReadonlyArray<EventRows.PreparedEvent>
+  /** The snapshot written with it, upserted: the header's condition fences the whole transaction. */
+  readonly snapshot: SnapshotRows.PreparedSnapshot | undefined
   readonly operations: number
   readonly requestBytes: number
   readonly outcome: Deferred.Deferred<Outcome>
@@ -90,10 +93,11 @@ export const pending = (
   stream: EventRows.StreamShape,
   headerEtag: string | undefined,
   base: number,
-  events: ReadonlyArray<EventRows.PreparedEvent>
+  events: ReadonlyArray<EventRows.PreparedEvent>,
+  snapshot?: SnapshotRows.PreparedSnapshot
 ): Effect.Effect<PendingAppend> =>
   Effect.map(Deferred.make<Outcome>(), (outcome) => {
-    let requestBytes = stream.headerRequestBytes
+    let requestBytes = stream.headerRequestBytes + (snapshot?.requestBytes ?? 0)
     for (const event of events) requestBytes += event.requestBytes
     return {
       streamId: stream.streamId,
@@ -102,7 +106,8 @@ export const pending = (
       base,
       version: base + events.length,
       events,
-      operations: 1 + 2 * events.length,
+      snapshot,
+      operations: 1 + 2 * events.length + (snapshot?.operations ?? 0),
       requestBytes,
       outcome
     }
@@ -189,7 +194,10 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
         }
 
         const actions: Array<TransactionAction> = []
-        const owners: Array<{ readonly append: number; readonly kind: "header" | "event" | "feed" | "head" }> = []
+        const owners: Array<{
+          readonly append: number
+          readonly kind: "header" | "snapshot" | "event" | "feed" | "head"
+        }> = []
         batch.forEach((append, a) => {
           const header = { partitionKey, rowKey: append.headerRow, version: String(append.version) }
           actions.push(
@@ -205,6 +213,13 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
                 ]
           )
           owners.push({ append: a, kind: "header" })
+        })
+        batch.forEach((append, a) => {
+          if (append.snapshot === undefined) return
+          for (const row of append.snapshot.rows(partitionKey)) {
+            actions.push(["upsert", row, "Replace"])
+            owners.push({ append: a, kind: "snapshot" })
+          }
         })
         for (const kind of ["event", "feed"] as const) {
           batch.forEach((append, a) => {

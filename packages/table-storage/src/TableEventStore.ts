@@ -46,6 +46,7 @@ import {
   InvalidAppend,
   type LeaseStore,
   Partition,
+  type Snapshot,
   type StoredEvent,
   StoreFailure,
   type StoreLimits,
@@ -57,6 +58,7 @@ import * as CategoryRegistry from "./CategoryRegistry.ts"
 import * as EventRows from "./EventRows.ts"
 import * as HeaderCache from "./HeaderCache.ts"
 import * as PartitionWriter from "./PartitionWriter.ts"
+import * as SnapshotRows from "./SnapshotRows.ts"
 import * as StreamLocks from "./StreamLocks.ts"
 import * as TableDeadLetterStore from "./TableDeadLetterStore.ts"
 import * as TableKeys from "./TableKeys.ts"
@@ -82,6 +84,10 @@ const conflicts = Metric.counter("eventable_table_conflicts_total", {
 })
 const eventsRead = Metric.counter("eventable_table_events_read_total", {
   description: "Events read from Table Storage (streams and feeds)"
+})
+
+const damagedSnapshots = Metric.counter("eventable_table_snapshots_damaged_total", {
+  description: "Snapshots whose rows could not be read back and were ignored"
 })
 
 /** How often an `any`/`streamExists` append re-reads a moving header before it gives up with a conflict. */
@@ -197,10 +203,7 @@ export const make = (
 
     // Spans without stack capture on the hot paths: a stack per call costs more than a local round trip's 5%.
     const append: EventStore["Service"]["append"] = (streamId, events, expected, appendOptions = {}) =>
-      (appendOptions.snapshot === undefined
-        ? appendTraced(streamId, events, expected)
-        : Effect.fail(new InvalidAppend({ streamId, reason: "this store does not write snapshots yet" }))
-      ).pipe(
+      appendTraced(streamId, events, expected, appendOptions.snapshot).pipe(
         Effect.withSpan(
           "TableEventStore.append",
           { attributes: { "eventable.stream": StreamId.format(streamId), "eventable.events": events.length } },
@@ -211,23 +214,36 @@ export const make = (
     const appendTraced = (
       streamId: StreamId.StreamId,
       events: ReadonlyArray<EventData.EventData>,
-      expected: ExpectedVersion.ExpectedVersion
+      expected: ExpectedVersion.ExpectedVersion,
+      snapshot: Snapshot | undefined
     ) =>
       Effect.gen(function* () {
         const shape = EventRows.shape(streamId)
         const prepared: Array<EventRows.PreparedEvent> = []
-        yield* AppendRequest.validate(streamId, events, expected, limits, {
-          event: (event) => {
-            const ready = EventRows.prepare(shape, event)
-            prepared.push(ready)
-            return ready.entityBytes
+        let preparedSnapshot: SnapshotRows.PreparedSnapshot | undefined
+        yield* AppendRequest.validate(
+          streamId,
+          events,
+          expected,
+          limits,
+          {
+            event: (event) => {
+              const ready = EventRows.prepare(shape, event)
+              prepared.push(ready)
+              return ready.entityBytes
+            },
+            append: () =>
+              prepared.reduce(
+                (bytes, event) => bytes + event.requestBytes,
+                shape.headerRequestBytes + shape.headRequestBytes
+              ),
+            snapshot: (snapshot) => {
+              preparedSnapshot = SnapshotRows.prepare(shape, snapshot)
+              return { size: preparedSnapshot.requestBytes, room: SnapshotRows.room(preparedSnapshot.operations) }
+            }
           },
-          append: () =>
-            prepared.reduce(
-              (bytes, event) => bytes + event.requestBytes,
-              shape.headerRequestBytes + shape.headRequestBytes
-            )
-        })
+          snapshot
+        )
 
         const shards =
           events.length === 0
@@ -251,7 +267,17 @@ export const make = (
         const submit = writerFor(partitionKey)
         return yield* lockStream(
           cacheKey,
-          commitWithHeader(partitionKey, partition, cacheKey, submit, shape, events, expected, prepared)
+          commitWithHeader(
+            partitionKey,
+            partition,
+            cacheKey,
+            submit,
+            shape,
+            events,
+            expected,
+            prepared,
+            preparedSnapshot
+          )
         )
       })
 
@@ -263,7 +289,8 @@ export const make = (
       shape: EventRows.StreamShape,
       events: ReadonlyArray<EventData.EventData>,
       expected: ExpectedVersion.ExpectedVersion,
-      prepared: ReadonlyArray<EventRows.PreparedEvent>
+      prepared: ReadonlyArray<EventRows.PreparedEvent>,
+      snapshot: SnapshotRows.PreparedSnapshot | undefined
     ) =>
       Effect.gen(function* () {
         const streamId = shape.streamId
@@ -288,7 +315,9 @@ export const make = (
               reason: `the stream would pass version ${TableKeys.maxVersion}`
             })
           }
-          const pending = yield* PartitionWriter.pending(shape, header.etag, base, prepared)
+          const wrongSnapshot = AppendRequest.snapshotVersionProblem(streamId, snapshot, base + events.length)
+          if (wrongSnapshot !== undefined) return yield* Effect.fail(wrongSnapshot)
+          const pending = yield* PartitionWriter.pending(shape, header.etag, base, prepared, snapshot)
           const outcome = yield* submit(pending)
           switch (outcome._tag) {
             case "Committed": {
@@ -428,9 +457,47 @@ export const make = (
         Effect.mapError((error): StoreUnavailable | StoreFailure => error.toStoreError())
       )
 
+    const readSnapshot: EventStore["Service"]["readSnapshot"] = (streamId) =>
+      Effect.gen(function* () {
+        const shards = yield* registry.lookup(streamId.tenant, streamId.category)
+        if (Option.isNone(shards)) return Option.none<Snapshot>()
+        const partitionKey = TableKeys.partitionKey(
+          streamId.tenant,
+          streamId.category,
+          Partition.shardOf(streamId.id, shards.value)
+        )
+        const lower = TableKeys.snapshotRow(streamId.id, 0)
+        const upper = TableKeys.snapshotRow(streamId.id, TableKeys.maxSnapshotRows - 1)
+        const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${lower} and RowKey le ${upper}`
+        const rows: Array<Entity> = []
+        let token: string | undefined
+        do {
+          const page = yield* client
+            .page(filter, { pageSize: TableKeys.maxSnapshotRows, continuationToken: token })
+            .pipe(Effect.mapError((error) => error.toStoreError()))
+          rows.push(...page.entities)
+          token = page.continuationToken
+        } while (token !== undefined)
+        const snapshot = SnapshotRows.read(rows, streamId)
+        if (typeof snapshot !== "string") return Option.fromUndefinedOr(snapshot)
+        // The events are the truth and the snapshot only a shortcut to them: a damaged one is skipped
+        // (the stream is then loaded in full) and replaced by the next append that carries one.
+        yield* Metric.update(damagedSnapshots, 1)
+        yield* Effect.logWarning("ignoring a damaged snapshot", {
+          stream: StreamId.format(streamId),
+          reason: snapshot
+        })
+        return Option.none<Snapshot>()
+      }).pipe(
+        Effect.withSpan(
+          "TableEventStore.readSnapshot",
+          { attributes: { "eventable.stream": StreamId.format(streamId) } },
+          { captureStackTrace: false }
+        )
+      )
+
     return {
-      // Snapshot rows are not written yet: there is never one to read.
-      store: EventStore.of({ append, readStream, readSnapshot: () => Effect.succeed(Option.none()), limits }),
+      store: EventStore.of({ append, readStream, readSnapshot, limits }),
       feed: EventFeed.of({ partitions: (filter = {}) => registry.partitions(filter), read, head })
     }
   })

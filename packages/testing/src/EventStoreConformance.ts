@@ -7,7 +7,9 @@
  * Covered: expected-version cases, atomic and contiguous versions and
  * positions, large streams (10,000 events), feed order, paging and
  * visibility, partition discovery, tenant isolation, bad input, and
- * concurrent appenders racing on one stream with no lost or duplicated event.
+ * concurrent appenders racing on one stream with no lost or duplicated event,
+ * and snapshots (written only with their append, replaced by later ones,
+ * refused when wrong, never visible after a failed append, large ones intact).
  *
  * @example
  * ```ts
@@ -33,7 +35,7 @@ import {
   type StoredEvent,
   StreamId
 } from "@eventable/core"
-import { DateTime, Effect, Fiber, type Layer, Stream } from "effect"
+import { DateTime, Effect, Fiber, type Layer, Option, Stream } from "effect"
 
 /**
  * Options of the suite.
@@ -818,6 +820,140 @@ export const run = <E>(
           )
           const committed = new Set(final.map((e) => e.metadata.eventId))
           for (const id of rejected) assert.isFalse(committed.has(id), `rejected event ${id} became visible`)
+        }),
+      timeout
+    )
+
+    it.effect(
+      "given appends with snapshots, when the snapshot is read, then it is the latest one written, at its version",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const tenant = freshTenant()
+          const streamId = yield* streamIn(tenant, "o-1")
+          const other = yield* streamIn(tenant, "o-2")
+          assert.isTrue(Option.isNone(yield* store.readSnapshot(streamId)), "a missing stream has no snapshot")
+          yield* store.append(other, yield* events(1), ExpectedVersion.noStream)
+          assert.isTrue(Option.isNone(yield* store.readSnapshot(other)), "a stream without snapshots has none")
+
+          yield* store.append(streamId, yield* events(3), ExpectedVersion.noStream, {
+            snapshot: { version: 3, data: JSON.stringify({ total: 3 }) }
+          })
+          const first = yield* store.readSnapshot(streamId)
+          yield* store.append(streamId, yield* events(2, 3), ExpectedVersion.exact(3))
+          const unchanged = yield* store.readSnapshot(streamId)
+          yield* store.append(streamId, yield* events(1, 5), ExpectedVersion.exact(5), {
+            snapshot: { version: 6, data: JSON.stringify({ total: 6 }) }
+          })
+          const replaced = yield* store.readSnapshot(streamId)
+
+          assert.deepStrictEqual(
+            Option.map(first, (s) => [s.version, JSON.parse(s.data)]),
+            Option.some([3, { total: 3 }])
+          )
+          assert.deepStrictEqual(unchanged, first, "an append without a snapshot keeps the previous one")
+          assert.deepStrictEqual(
+            Option.map(replaced, (s) => [s.version, JSON.parse(s.data)]),
+            Option.some([6, { total: 6 }])
+          )
+          assert.isTrue(Option.isNone(yield* store.readSnapshot(other)), "snapshots stay with their stream")
+        }),
+      timeout
+    )
+
+    it.effect(
+      "given a bad snapshot, when appending with it, then the append fails with a typed error and writes nothing",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const streamId = yield* streamIn(freshTenant(), "o-1")
+          const good = { version: 2, data: JSON.stringify({ total: 2 }) }
+          yield* store.append(streamId, yield* events(2), ExpectedVersion.noStream, { snapshot: good })
+          const max = store.limits.maxEventsPerAppend
+          const cases: ReadonlyArray<readonly [string, number, { version: number; data: string }, string]> = [
+            ["behind the append", 1, { version: 2, data: "{}" }, "InvalidAppend"],
+            ["ahead of the append", 1, { version: 4, data: "{}" }, "InvalidAppend"],
+            ["with an empty append", 0, { version: 2, data: "{}" }, "InvalidAppend"],
+            ["at version 0", 1, { version: 0, data: "{}" }, "InvalidAppend"],
+            ["with data that is not JSON", 1, { version: 3, data: "{total" }, "InvalidAppend"],
+            ["with a lone surrogate", 1, { version: 3, data: '"\ud800"' }, "InvalidAppend"],
+            ["with a full append", max, { version: 2 + max, data: "{}" }, "TooManyEvents"]
+          ]
+          for (const [label, count, snapshot, tag] of cases) {
+            const outcome = yield* Effect.result(
+              store.append(streamId, yield* events(count, 10), ExpectedVersion.exact(2), { snapshot })
+            )
+            assert.strictEqual(outcome._tag, "Failure", label)
+            if (outcome._tag === "Failure") assert.strictEqual(outcome.failure._tag, tag, label)
+            assert.strictEqual(yield* versionOf(store, streamId), 2, label)
+            assert.deepStrictEqual(yield* store.readSnapshot(streamId), Option.some(good), label)
+          }
+          const fits = yield* store.append(streamId, yield* events(max - 1, 100), ExpectedVersion.exact(2), {
+            snapshot: { version: 1 + max, data: "{}" }
+          })
+          assert.strictEqual(fits.version, 1 + max, "one event fewer than the limit leaves room for a snapshot")
+        }),
+      timeout
+    )
+
+    it.effect(
+      "given writers racing with snapshots, when only one append wins, then only its snapshot is ever visible",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const streamId = yield* streamIn(freshTenant(), "o-1")
+          yield* store.append(streamId, yield* events(1), ExpectedVersion.noStream, {
+            snapshot: { version: 1, data: JSON.stringify({ writer: -1 }) }
+          })
+          const outcomes = yield* Effect.forEach(
+            Array.from({ length: writers }, (_, w) => w),
+            (w) =>
+              Effect.flatMap(events(2, w * 10), (batch) =>
+                Effect.result(
+                  store.append(streamId, batch, ExpectedVersion.exact(1), {
+                    snapshot: { version: 3, data: JSON.stringify({ writer: w }) }
+                  })
+                )
+              ),
+            { concurrency: "unbounded" }
+          )
+          const winners = outcomes.flatMap((outcome, w) => (outcome._tag === "Success" ? [w] : []))
+          assert.strictEqual(winners.length, 1)
+          for (const outcome of outcomes) {
+            if (outcome._tag === "Failure") assert.strictEqual(outcome.failure._tag, "ConcurrencyConflict")
+          }
+          const snapshot = yield* store.readSnapshot(streamId)
+          assert.deepStrictEqual(
+            Option.map(snapshot, (s) => [s.version, JSON.parse(s.data)]),
+            Option.some([3, { writer: winners[0] }])
+          )
+          const read = yield* readAll(store, streamId)
+          assert.deepStrictEqual(JSON.parse(read[1]!.data), { n: winners[0]! * 10 })
+        }),
+      timeout
+    )
+
+    it.effect(
+      "given a large snapshot in any script, when it is written and read, then it comes back whole",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const streamId = yield* streamIn(freshTenant(), "o-1")
+          // Over a million UTF-16 units: several Table Storage properties and rows, surrogate pairs across
+          // the boundaries, and raw line separators (U+2028, U+2029), which JSON allows inside strings.
+          const parts = Array.from({ length: 50_000 }, (_, i) => `${i}:漢字😀\u2028 ü\u2029😀-${"x".repeat(i % 7)}`)
+          const data = JSON.stringify({ parts, tail: "\u2028\u2029" })
+          assert.isAbove(data.length, 1_000_000)
+          yield* store.append(streamId, yield* events(2), ExpectedVersion.noStream, {
+            snapshot: { version: 2, data }
+          })
+          const read = yield* store.readSnapshot(streamId)
+          assert.isTrue(Option.isSome(read))
+          if (Option.isSome(read)) {
+            assert.strictEqual(read.value.version, 2)
+            assert.deepStrictEqual(JSON.parse(read.value.data), JSON.parse(data))
+          }
+          assert.strictEqual(yield* versionOf(store, streamId), 2)
         }),
       timeout
     )
