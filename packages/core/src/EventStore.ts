@@ -80,7 +80,9 @@ export interface AppendOptions {
    * A snapshot of the state after this append, written in the same atomic
    * write as its events and replacing the stream's previous snapshot. Its
    * `version` must be the stream's version after the append, else the append
-   * fails with `InvalidAppend`. Counted in the append's size limits.
+   * fails with `InvalidAppend`, as for an empty append or data that is not
+   * well-formed JSON. Counted in the append's size, and it takes the room of
+   * at least one event (`TooManyEvents` when the append is full).
    */
   readonly snapshot?: Snapshot
 }

@@ -13,6 +13,9 @@
  *   events, in commit order.
  * - **Group commit.** Concurrent appends to one partition share one
  *   transaction (see `PartitionWriter`); switch it off with `groupCommit: false`.
+ * - **Snapshots.** A snapshot goes in the same transaction as its append (rows
+ *   `s|id|snap|NN` of the stream's partition), so it is never ahead of the
+ *   events; a damaged one reads as none.
  * - **Lost answers.** A transaction whose answer is lost (timeout, reset) is
  *   read back by its event ids before anything is retried, so an append is
  *   never applied twice and never reported as a conflict with itself.

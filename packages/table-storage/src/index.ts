@@ -5,6 +5,7 @@
  */
 
 export * as EventRows from "./EventRows.ts"
+export * as SnapshotRows from "./SnapshotRows.ts"
 export * as TableDeadLetterStore from "./TableDeadLetterStore.ts"
 export * as TableEventStore from "./TableEventStore.ts"
 export * as TableKeys from "./TableKeys.ts"
