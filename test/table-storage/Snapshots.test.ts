@@ -168,6 +168,43 @@ describe("Table Storage snapshots on Azurite", () => {
     )
   })
 
+  describe("loading", () => {
+    it.live(
+      "given a snapshot load in a fresh process, when it appends at the loaded version, then it reads no header",
+      () =>
+        Effect.gen(function* () {
+          const streamId = yield* streamIn("cold")
+          const { store: writer } = yield* onAzurite()
+          yield* writer.append(streamId, yield* events(3), ExpectedVersion.noStream, {
+            snapshot: snapshotAt(3, { n: 3 })
+          })
+          yield* writer.append(streamId, yield* events(2, 3), ExpectedVersion.exact(3))
+          const proxy = yield* FaultProxy.make
+          const { store } = yield* throughProxy(proxy)
+
+          const snapshot = yield* store.readSnapshot(streamId)
+          const after = yield* Stream.runCollect(store.readStream(streamId, { from: 4 }))
+          // A point read of the header (not of the partition head) would now fail: the append must take the ETag
+          // the snapshot query returned.
+          proxy.inject(
+            { _tag: "Reject", status: 400 },
+            { match: (method, path) => method === "GET" && path.includes("RowKey=") && path.includes("0000000000") }
+          )
+          const result = yield* store.append(streamId, yield* events(1, 5), ExpectedVersion.exact(5), {
+            snapshot: snapshotAt(6, { n: 6 })
+          })
+
+          assert.deepStrictEqual(stateOf(snapshot), Option.some([3, { n: 3 }]))
+          assert.deepStrictEqual(
+            after.map((e) => e.version),
+            [4, 5]
+          )
+          assert.strictEqual(result.version, 6)
+          assert.strictEqual(proxy.faulted(), 0, "no header was read")
+        })
+    )
+  })
+
   describe("rows", () => {
     it.live(
       "given a large snapshot, when written, then it spans several rows under 1 MiB and a smaller one replaces it",
@@ -222,9 +259,22 @@ describe("Table Storage snapshots on Azurite", () => {
             )
             const badVersion = yield* store.readSnapshot(streamId)
 
+            yield* Effect.forEach([0, 1], (row) =>
+              Effect.promise(() =>
+                raw.upsertEntity(
+                  { partitionKey, rowKey: TableKeys.snapshotRow(streamId.id, row), version: "5" },
+                  "Merge"
+                )
+              )
+            )
+            const whole = yield* snapshotRows(streamId)
+            const ahead = yield* store.readSnapshot(streamId)
+
             assert.isTrue(Option.isNone(missingRow))
             assert.isTrue(Option.isNone(badVersion))
-            assert.strictEqual(yield* damagedCount, 2)
+            assert.strictEqual(whole.length, 2, "both rows are back, at version 5")
+            assert.isTrue(Option.isNone(ahead), "a snapshot ahead of the stream's header is not believed")
+            assert.strictEqual(yield* damagedCount, 3)
             assert.strictEqual(yield* versionOf(store, streamId), 1, "the events are untouched")
 
             yield* store.append(streamId, yield* events(1, 1), ExpectedVersion.exact(1), {

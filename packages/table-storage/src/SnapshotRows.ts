@@ -1,6 +1,7 @@
 /**
  * How a stream's snapshot becomes table rows and back. A snapshot lives in its
- * stream's partition, in rows `s|<id>|snap|00`, `…|01`, …: its JSON data split
+ * stream's partition, in rows `s|<id>|-snap|00`, `…|01`, … (right before the
+ * stream header, `s|<id>|0000000000`): its JSON data split
  * into properties `d0`, `d1`, … of at most 32,768 UTF-16 units, at most
  * {@link chunksPerRow} of them per row, so every row stays under Azure's 1 MiB
  * entity limit. Every row carries the snapshot's `version`; the first one also
@@ -98,7 +99,7 @@ export const room = (operations: number): number => Math.ceil(operations / 2)
 
 /**
  * Reads a snapshot back from its rows (those of the key range
- * `s|<id>|snap|00 … s|<id>|snap|99`, in key order). Returns `undefined` when
+ * `s|<id>|-snap|00 … s|<id>|-snap|99`, in any order). Returns `undefined` when
  * there are none, the snapshot when the rows hold a whole one, and a reason
  * string when they are damaged.
  *

@@ -14,8 +14,8 @@
  * - **Group commit.** Concurrent appends to one partition share one
  *   transaction (see `PartitionWriter`); switch it off with `groupCommit: false`.
  * - **Snapshots.** A snapshot goes in the same transaction as its append (rows
- *   `s|id|snap|NN` of the stream's partition), so it is never ahead of the
- *   events; a damaged one reads as none.
+ *   `s|id|-snap|NN` of the stream's partition, right before its header), so it
+ *   is never ahead of the events; a damaged one reads as none.
  * - **Lost answers.** A transaction whose answer is lost (timeout, reset) is
  *   read back by its event ids before anything is retried, so an append is
  *   never applied twice and never reported as a conflict with itself.
@@ -469,19 +469,33 @@ export const make = (
           streamId.category,
           Partition.shardOf(streamId.id, shards.value)
         )
+        // The snapshot rows sort right before the stream header: one key range reads both. The header's
+        // ETag is cached, so the append that follows a snapshot load needs no read of its own.
+        const headerRow = TableKeys.streamRow(streamId.id, 0)
         const lower = TableKeys.snapshotRow(streamId.id, 0)
-        const upper = TableKeys.snapshotRow(streamId.id, TableKeys.maxSnapshotRows - 1)
-        const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${lower} and RowKey le ${upper}`
+        const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${lower} and RowKey le ${headerRow}`
         const rows: Array<Entity> = []
+        let header: Entity | undefined
         let token: string | undefined
         do {
           const page = yield* client
-            .page(filter, { pageSize: TableKeys.maxSnapshotRows, continuationToken: token })
+            .page(filter, { pageSize: TableKeys.maxSnapshotRows + 1, continuationToken: token })
             .pipe(Effect.mapError((error) => error.toStoreError()))
-          rows.push(...page.entities)
+          for (const entity of page.entities) {
+            if (entity.rowKey === headerRow) header = entity
+            else rows.push(entity)
+          }
           token = page.continuationToken
         } while (token !== undefined)
-        const snapshot = SnapshotRows.read(rows, streamId)
+        const streamVersion = header === undefined ? undefined : EventRows.count(header, "version")
+        if (header !== undefined && streamVersion !== undefined) {
+          headers.set(headerKey(partitionKey, headerRow), { version: streamVersion, etag: header.etag })
+        }
+        const read = SnapshotRows.read(rows, streamId)
+        const snapshot =
+          typeof read === "object" && read.version > (streamVersion ?? 0)
+            ? `the snapshot is at version ${read.version}, ahead of the stream's ${streamVersion ?? 0}`
+            : read
         if (typeof snapshot !== "string") return Option.fromUndefinedOr(snapshot)
         // The events are the truth and the snapshot only a shortcut to them: a damaged one is skipped
         // (the stream is then loaded in full) and replaced by the next append that carries one.

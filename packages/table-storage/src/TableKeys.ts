@@ -16,7 +16,7 @@
  * | stream header (version) | `tenant|category|shard` | `s|id|0000000000` |
  * | event | `tenant|category|shard` | `s|id|<version, 10 digits>` |
  * | feed entry | `tenant|category|shard` | `f|<position, 16 digits>` |
- * | stream snapshot | `tenant|category|shard` | `s|id|snap|<row, 2 digits>` |
+ * | stream snapshot | `tenant|category|shard` | `s|id|-snap|<row, 2 digits>` |
  * | category registration | `registry` | `tenant|category` |
  *
  * @since 0.1.0
@@ -148,13 +148,14 @@ export const streamRow = (id: string, version: number): string => `${streamPrefi
 export const maxSnapshotRows = 100
 
 /**
- * The RowKey of row `index` (0-based) of a stream's snapshot. It sorts after
- * every version of the stream (`snap` > any digit), so a stream load's key
- * range never includes it.
+ * The RowKey of row `index` (0-based) of a stream's snapshot. It sorts right
+ * before the stream header (`-` < any digit): one key range from the first
+ * snapshot row to the header reads both, and a stream load's key range (from
+ * the header on) never includes a snapshot row.
  *
  * @since 0.1.0
  */
-export const snapshotRow = (id: string, index: number): string => `${streamPrefix(id)}snap|${pad(index, 2)}`
+export const snapshotRow = (id: string, index: number): string => `${streamPrefix(id)}-snap|${pad(index, 2)}`
 
 /**
  * The RowKey of the feed entry at `position`.
