@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from "node:fs"
 import { cpus } from "node:os"
+import * as CommandBench from "./CommandBench.ts"
 
 /**
  * A benchmark figure with a goal.
@@ -41,7 +42,8 @@ export const goals: ReadonlyArray<Goal> = [
     goal: "≤ 1.10",
     met: (v) => v <= 1.1,
     what: "loading a 1,000-event stream: library / a raw key-range listing"
-  }
+  },
+  ...CommandBench.goals
 ]
 
 const format = (value: number) =>
@@ -99,6 +101,7 @@ export const write = (
     "- **read.stream1000**: `readStream` of a 1,000-event stream to the end, decoded into stored events,",
     "  against the SDK listing the same key range (1,001 rows with the header) and doing nothing with them.",
     "  Reads are interleaved one by one; the figures are the medians per read.",
+    ...CommandBench.method,
     "- `*.overhead_ms` is the library's absolute cost over the raw SDK per operation. Against Azurite on",
     "  localhost a transaction takes about 2 ms, so a fixed client-side cost shows as a large ratio; against",
     "  Azure, where a transaction takes several milliseconds more, the same cost is a smaller share.",

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { Azurite } from "@eventable/testing"
 import { Effect, Redacted } from "effect"
+import * as CommandBench from "./CommandBench.ts"
 import * as Report from "./Report.ts"
 import * as TableStorageBench from "./TableStorageBench.ts"
 
@@ -20,10 +21,16 @@ const program = Effect.gen(function* () {
   const started = performance.now()
   const azurite = yield* Azurite.start()
   process.stdout.write(`Benchmarks${quick ? " (quick)" : ""} on ${azuriteVersion()} at ${azurite.tableEndpoint}\n`)
-  const results = yield* TableStorageBench.run(
-    Redacted.value(azurite.connectionString),
-    quick ? TableStorageBench.quick : TableStorageBench.full
-  )
+  const results = {
+    ...(yield* TableStorageBench.run(
+      Redacted.value(azurite.connectionString),
+      quick ? TableStorageBench.quick : TableStorageBench.full
+    )),
+    ...(yield* CommandBench.run(
+      Redacted.value(azurite.connectionString),
+      quick ? CommandBench.quick : CommandBench.full
+    ))
+  }
   const seconds = (performance.now() - started) / 1000
   Report.write(new URL("../../../docs/", import.meta.url), results, { quick, azurite: azuriteVersion(), seconds })
   process.stdout.write(`Wrote docs/benchmarks.md and docs/benchmarks.json in ${seconds.toFixed(0)} s\n`)
