@@ -7,10 +7,11 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
+import * as Arguments from "./Arguments.ts"
 import * as EventData from "./EventData.ts"
 import type { StoreLimits } from "./EventStore.ts"
-import { AppendTooLarge, EventTooLarge, InvalidAppend, TooManyEvents } from "./EventStoreError.ts"
-import * as ExpectedVersion from "./ExpectedVersion.ts"
+import { AppendTooLarge, EventTooLarge, InvalidAppend, type InvalidArgument, TooManyEvents } from "./EventStoreError.ts"
+import type * as ExpectedVersion from "./ExpectedVersion.ts"
 import type { Snapshot } from "./Snapshot.ts"
 import type { StreamId } from "./StreamId.ts"
 
@@ -102,9 +103,12 @@ export const validate = (
   limits: StoreLimits,
   measure: Measure,
   snapshot?: Snapshot
-): Effect.Effect<ReadonlyArray<number>, InvalidAppend | TooManyEvents | EventTooLarge | AppendTooLarge> => {
-  const expectedProblem = ExpectedVersion.problem(expected)
-  if (expectedProblem !== undefined) return Effect.fail(new InvalidAppend({ streamId, reason: expectedProblem }))
+): Effect.Effect<
+  ReadonlyArray<number>,
+  InvalidArgument | InvalidAppend | TooManyEvents | EventTooLarge | AppendTooLarge
+> => {
+  const invalidExpected = Arguments.expectedVersion("append", expected)
+  if (invalidExpected !== undefined) return Effect.fail(invalidExpected)
   let cost: SnapshotCost = { size: 0, room: 0 }
   if (snapshot !== undefined) {
     const reason = snapshotProblem(snapshot, events.length)

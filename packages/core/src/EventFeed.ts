@@ -25,7 +25,7 @@
  * @since 0.1.0
  */
 import { Context, type Effect } from "effect"
-import type { ReadError, StoreFailure, StoreUnavailable } from "./EventStoreError.ts"
+import type { InvalidArgument, ReadError, StoreFailure, StoreUnavailable } from "./EventStoreError.ts"
 import type { Partition } from "./Partition.ts"
 import type { StoredEvent } from "./StoredEvent.ts"
 
@@ -47,17 +47,28 @@ export interface PartitionFilter {
 export class EventFeed extends Context.Service<
   EventFeed,
   {
-    /** The partitions that exist now, optionally for one tenant and/or category. */
+    /**
+     * The partitions that exist now, optionally for one tenant and/or category.
+     * A filter tenant or category that no stream id could have fails with
+     * `InvalidArgument`.
+     */
     readonly partitions: (
       filter?: PartitionFilter
-    ) => Effect.Effect<ReadonlyArray<Partition>, StoreUnavailable | StoreFailure>
-    /** Up to `limit` events with positions after `after`, in position order. */
+    ) => Effect.Effect<ReadonlyArray<Partition>, InvalidArgument | StoreUnavailable | StoreFailure>
+    /**
+     * Up to `limit` events with positions after `after`, in position order.
+     * `after` and `limit` must be non-negative safe integers and the partition
+     * well formed, else `InvalidArgument` before any request.
+     */
     readonly read: (
       partition: Partition,
       after: number,
       limit: number
     ) => Effect.Effect<ReadonlyArray<StoredEvent>, ReadError>
-    /** The last committed position of a partition; 0 when it is empty. */
-    readonly head: (partition: Partition) => Effect.Effect<number, StoreUnavailable | StoreFailure>
+    /**
+     * The last committed position of a partition; 0 when it is empty. A
+     * malformed partition fails with `InvalidArgument` before any request.
+     */
+    readonly head: (partition: Partition) => Effect.Effect<number, InvalidArgument | StoreUnavailable | StoreFailure>
   }
 >()("@eventable/core/EventFeed") {}

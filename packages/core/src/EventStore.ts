@@ -66,7 +66,11 @@ export interface AppendResult {
  * @since 0.1.0
  */
 export interface ReadStreamOptions {
-  /** The first version to read (inclusive); 1 when omitted. */
+  /**
+   * The first version to read (inclusive); 1 when omitted (0 also reads from
+   * the start). Must be a non-negative safe integer, else the read fails with
+   * `InvalidArgument` before any request.
+   */
   readonly from?: number
 }
 
@@ -99,7 +103,8 @@ export class EventStore extends Context.Service<
      * Appends events atomically: all of them or none. Checks `expected` against
      * the stream's version in the same atomic write; if it does not match, fails
      * with `ConcurrencyConflict` and writes nothing. An empty append writes
-     * nothing and only checks `expected`.
+     * nothing and only checks `expected`. `exact(n)` with `n` not a
+     * non-negative safe integer fails with `InvalidArgument` before any request.
      */
     readonly append: (
       streamId: StreamId,

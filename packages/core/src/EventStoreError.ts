@@ -115,8 +115,10 @@ export class AppendTooLarge extends Schema.TaggedError<AppendTooLarge>()("Append
 
 /**
  * The append request is malformed: an empty or invalid event type, data that
- * is not a JSON object, bad metadata, an event its schema cannot encode, or a
- * negative expected version. `index` is the offending event, when there is one.
+ * is not a JSON object (or nested deeper than `EventData.maxDepth`), bad
+ * metadata, two events with the same event id, or an event its schema cannot
+ * encode. `index` is the offending event, when there is one; the reason names
+ * the field. (A malformed expected version is an `InvalidArgument`.)
  *
  * @since 0.1.0
  */
@@ -201,15 +203,18 @@ export type AppendError =
   | EventTooLarge
   | AppendTooLarge
   | InvalidAppend
+  | InvalidArgument
   | StoreUnavailable
   | StoreFailure
 
 /**
- * Everything a read can fail with.
+ * Everything a read can fail with. `InvalidArgument` comes from a malformed
+ * argument (a `from`, `after` or `limit` that is not a non-negative integer, a
+ * malformed partition), before any request.
  *
  * @since 0.1.0
  */
-export type ReadError = CorruptEvent | StoreUnavailable | StoreFailure
+export type ReadError = CorruptEvent | InvalidArgument | StoreUnavailable | StoreFailure
 
 /**
  * An argument of a port operation is out of its domain: NaN, ±Infinity, a

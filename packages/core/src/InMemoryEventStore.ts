@@ -21,6 +21,7 @@
  */
 import { Context, Effect, Layer, Option, Stream } from "effect"
 import * as AppendRequest from "./AppendRequest.ts"
+import * as Arguments from "./Arguments.ts"
 import * as EventData from "./EventData.ts"
 import { EventFeed, type PartitionFilter } from "./EventFeed.ts"
 import { type AppendResult, EventStore, type StoreLimits } from "./EventStore.ts"
@@ -184,32 +185,43 @@ export const make = (
 
     const readStream: EventStore["Service"]["readStream"] = (streamId, readOptions = {}) =>
       Stream.suspend(() => {
-        const from = Math.max(1, Math.floor(readOptions.from ?? 1))
+        const invalid = Arguments.count("readStream", "from", readOptions.from ?? 1)
+        if (invalid !== undefined) return Stream.fail(invalid)
+        const from = Math.max(1, readOptions.from ?? 1)
         return Stream.fromIterable((streams.get(streamKey(streamId)) ?? []).slice(from - 1))
       })
 
     const partitions = (filter: PartitionFilter = {}) =>
-      Effect.sync(() => {
-        const result: Array<Partition.Partition> = []
-        for (const entry of registry.values()) {
-          if (filter.tenant !== undefined && filter.tenant !== entry.tenant) continue
-          if (filter.category !== undefined && filter.category !== entry.category) continue
-          for (let shard = 0; shard < entry.shards; shard++) {
-            result.push(Partition.make(entry.tenant, entry.category, shard))
+      Arguments.check(Arguments.partitionFilter("partitions", filter)).pipe(
+        Effect.map(() => {
+          const result: Array<Partition.Partition> = []
+          for (const entry of registry.values()) {
+            if (filter.tenant !== undefined && filter.tenant !== entry.tenant) continue
+            if (filter.category !== undefined && filter.category !== entry.category) continue
+            for (let shard = 0; shard < entry.shards; shard++) {
+              result.push(Partition.make(entry.tenant, entry.category, shard))
+            }
           }
-        }
-        return result.sort((a, b) => Partition.key(a).localeCompare(Partition.key(b)))
-      })
+          return result.sort((a, b) => Partition.key(a).localeCompare(Partition.key(b)))
+        })
+      )
 
     const read = (partition: Partition.Partition, after: number, limit: number) =>
-      Effect.sync(() => {
-        const events = logs.get(Partition.key(partition))?.events ?? []
-        const start = Math.max(0, Math.floor(after))
-        return events.slice(start, start + Math.max(0, Math.floor(limit)))
-      })
+      Arguments.check(
+        Arguments.partition("read", partition),
+        Arguments.count("read", "after", after),
+        Arguments.count("read", "limit", limit)
+      ).pipe(
+        Effect.map(() => {
+          const events = logs.get(Partition.key(partition))?.events ?? []
+          return events.slice(after, after + limit)
+        })
+      )
 
     const head = (partition: Partition.Partition) =>
-      Effect.sync(() => logs.get(Partition.key(partition))?.events.length ?? 0)
+      Arguments.check(Arguments.partition("head", partition)).pipe(
+        Effect.map(() => logs.get(Partition.key(partition))?.events.length ?? 0)
+      )
 
     return Effect.succeed({
       store: EventStore.of({ append, readStream, readSnapshot, limits }),

@@ -6,6 +6,7 @@
  */
 
 export * as AppendRequest from "./AppendRequest.ts"
+export * as Arguments from "./Arguments.ts"
 export * as CommandHandler from "./CommandHandler.ts"
 export {
   type DeadLetter,

@@ -39,6 +39,7 @@ import { odata } from "@azure/data-tables"
 import {
   AppendRequest,
   type AppendResult,
+  Arguments,
   ConcurrencyConflict,
   CorruptEvent,
   type DeadLetterStore,
@@ -354,6 +355,8 @@ export const make = (
     const readStream: EventStore["Service"]["readStream"] = (streamId, readOptions = {}) =>
       Stream.unwrap(
         Effect.gen(function* () {
+          yield* Arguments.check(Arguments.count("readStream", "from", readOptions.from ?? 1))
+          if ((readOptions.from ?? 1) > TableKeys.maxVersion) return Stream.empty
           const shards = yield* registry.lookup(streamId.tenant, streamId.category)
           if (Option.isNone(shards)) return Stream.empty
           const partition = Partition.make(
@@ -362,7 +365,7 @@ export const make = (
             Partition.shardOf(streamId.id, shards.value)
           )
           const partitionKey = TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)
-          const from = Math.max(1, Math.floor(readOptions.from ?? 1))
+          const from = Math.max(1, readOptions.from ?? 1)
           const lower = TableKeys.streamRow(streamId.id, from === 1 ? 0 : from)
           const upper = TableKeys.streamRow(streamId.id, TableKeys.maxVersion)
           const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${lower} and RowKey le ${upper}`
@@ -423,8 +426,13 @@ export const make = (
 
     const readTraced = (partition: Partition.Partition, after: number, limit: number) =>
       Effect.gen(function* () {
-        const start = Math.max(0, Math.floor(after))
-        const count = Math.max(0, Math.floor(limit))
+        yield* Arguments.check(
+          Arguments.partition("read", partition),
+          Arguments.count("read", "after", after),
+          Arguments.count("read", "limit", limit)
+        )
+        const start = after
+        const count = limit
         if (count === 0 || start >= TableKeys.maxPosition) return []
         const partitionKey = TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)
         const lower = TableKeys.feedRow(start)
@@ -455,9 +463,18 @@ export const make = (
       })
 
     const head: EventFeed["Service"]["head"] = (partition) =>
-      writer.readHead(TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)).pipe(
-        Effect.map((state) => state.position),
-        Effect.mapError((error): StoreUnavailable | StoreFailure => error.toStoreError())
+      Arguments.check(Arguments.partition("head", partition)).pipe(
+        Effect.flatMap(() =>
+          writer.readHead(TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)).pipe(
+            Effect.map((state) => state.position),
+            Effect.mapError((error): StoreUnavailable | StoreFailure => error.toStoreError())
+          )
+        )
+      )
+
+    const partitions: EventFeed["Service"]["partitions"] = (filter = {}) =>
+      Arguments.check(Arguments.partitionFilter("partitions", filter)).pipe(
+        Effect.flatMap(() => registry.partitions(filter))
       )
 
     const readSnapshot: EventStore["Service"]["readSnapshot"] = (streamId) =>
@@ -515,7 +532,7 @@ export const make = (
 
     return {
       store: EventStore.of({ append, readStream, readSnapshot, limits }),
-      feed: EventFeed.of({ partitions: (filter = {}) => registry.partitions(filter), read, head })
+      feed: EventFeed.of({ partitions, read, head })
     }
   })
 

@@ -31,6 +31,7 @@ import {
   EventMetadata,
   EventStore,
   ExpectedVersion,
+  type InvalidArgument,
   Partition,
   type StoredEvent,
   StreamId
@@ -617,9 +618,7 @@ export const run = <E>(
               "empty event id",
               [{ type: "Good", data: "{}", metadata: { ...metadata, eventId: "" } }],
               ExpectedVersion.any
-            ],
-            ["negative expected version", [good], ExpectedVersion.exact(-1)],
-            ["fractional expected version", [good], ExpectedVersion.exact(1.5)]
+            ]
           ]
           for (const [label, batch, expected] of bad) {
             const error = yield* Effect.flip(store.append(streamId, batch, expected))
@@ -629,6 +628,114 @@ export const run = <E>(
           const dataError = yield* Effect.flip(store.append(streamId, bad[2]![1], ExpectedVersion.any))
           if (dataError._tag === "InvalidAppend") assert.strictEqual(dataError.index, 1)
           assert.strictEqual(yield* versionOf(store, streamId), 0)
+        }),
+      timeout
+    )
+
+    it.effect(
+      "given numbers out of their domain, when any port operation gets one, then InvalidArgument names it and nothing is written",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const feed = yield* EventFeed
+          const tenant = freshTenant()
+          const streamId = yield* streamIn(tenant, "o-1")
+          yield* store.append(streamId, yield* events(3), ExpectedVersion.noStream)
+          const partition = Partition.make(tenant, "order", 0)
+          const bad: ReadonlyArray<readonly [number, string]> = [
+            [Number.NaN, "NaN"],
+            [Number.POSITIVE_INFINITY, "Infinity"],
+            [Number.NEGATIVE_INFINITY, "-Infinity"],
+            [-1, "-1"],
+            [1.5, "1.5"],
+            [2 ** 53, "9007199254740992"],
+            [Number.MAX_VALUE, String(Number.MAX_VALUE)]
+          ]
+          const expectInvalid = (
+            error: { readonly _tag: string },
+            operation: string,
+            argument: string,
+            value: string
+          ) => {
+            const label = `${operation} ${argument}=${value}`
+            assert.strictEqual(error._tag, "InvalidArgument", label)
+            if (error._tag === "InvalidArgument") {
+              const invalid = error as InvalidArgument
+              assert.strictEqual(invalid.operation, operation, label)
+              assert.strictEqual(invalid.argument, argument, label)
+              assert.strictEqual(invalid.value, value, label)
+              assert.include(invalid.message, argument, label)
+            }
+          }
+          for (const [value, shown] of bad) {
+            expectInvalid(
+              yield* Effect.flip(Stream.runCollect(store.readStream(streamId, { from: value }))),
+              "readStream",
+              "from",
+              shown
+            )
+            expectInvalid(yield* Effect.flip(feed.read(partition, value, 10)), "read", "after", shown)
+            expectInvalid(yield* Effect.flip(feed.read(partition, 0, value)), "read", "limit", shown)
+            expectInvalid(
+              yield* Effect.flip(feed.read(Partition.make(tenant, "order", value), 0, 10)),
+              "read",
+              "partition.shard",
+              shown
+            )
+            expectInvalid(
+              yield* Effect.flip(feed.head(Partition.make(tenant, "order", value))),
+              "head",
+              "partition.shard",
+              shown
+            )
+            expectInvalid(
+              yield* Effect.flip(store.append(streamId, yield* events(1), ExpectedVersion.exact(value))),
+              "append",
+              "expected",
+              `exact(${shown})`
+            )
+            expectInvalid(
+              yield* Effect.flip(store.append(streamId, [], ExpectedVersion.exact(value))),
+              "append",
+              "expected",
+              `exact(${shown})`
+            )
+          }
+          const tooManyShards = Partition.make(tenant, "order", Partition.maxShards)
+          expectInvalid(yield* Effect.flip(feed.head(tooManyShards)), "head", "partition.shard", "1024")
+          expectInvalid(yield* Effect.flip(feed.read(tooManyShards, 0, 1)), "read", "partition.shard", "1024")
+          for (const [tenantPart, categoryPart, argument, shown] of [
+            ["", "order", "partition.tenant", '""'],
+            [tenant, "", "partition.category", '""'],
+            ["bad\u0000tenant", "order", "partition.tenant", JSON.stringify("bad\u0000tenant")],
+            [
+              tenant,
+              "x".repeat(StreamId.maxCategoryLength + 1),
+              "partition.category",
+              `"${"x".repeat(StreamId.maxCategoryLength + 1)}"`
+            ]
+          ] as const) {
+            const malformed = Partition.make(tenantPart, categoryPart, 0)
+            expectInvalid(yield* Effect.flip(feed.read(malformed, 0, 10)), "read", argument, shown)
+            expectInvalid(yield* Effect.flip(feed.head(malformed)), "head", argument, shown)
+          }
+          expectInvalid(yield* Effect.flip(feed.partitions({ tenant: "" })), "partitions", "tenant", '""')
+          expectInvalid(
+            yield* Effect.flip(feed.partitions({ tenant, category: "bad\u2028category" })),
+            "partitions",
+            "category",
+            JSON.stringify("bad\u2028category")
+          )
+
+          // In-domain edge values still work: 0 reads from the start, a limit of 0 reads nothing.
+          assert.strictEqual((yield* readAll(store, streamId, 0)).length, 3)
+          assert.deepStrictEqual(yield* feed.read(partition, 0, 0), [])
+          assert.deepStrictEqual(yield* feed.read(partition, Number.MAX_SAFE_INTEGER, 10), [])
+          assert.deepStrictEqual(yield* readAll(store, streamId, Number.MAX_SAFE_INTEGER), [])
+          assert.strictEqual(yield* feed.head(Partition.make(tenant, "order", Partition.maxShards - 1)), 0)
+          // Nothing was written by any refused append.
+          assert.strictEqual(yield* versionOf(store, streamId), 3)
+          assert.strictEqual(yield* feed.head(partition), 3)
         }),
       timeout
     )
