@@ -252,7 +252,7 @@ describe("CommandHandler", () => {
         streamId,
         [
           { type: "Opened", data: JSON.stringify({ owner: "ada" }), metadata },
-          { type: "Deposited", data: JSON.stringify({ amount: "ten" }), metadata }
+          { type: "Deposited", data: JSON.stringify({ amount: "ten" }), metadata: yield* EventMetadata.make() }
         ],
         ExpectedVersion.noStream
       )

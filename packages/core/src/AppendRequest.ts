@@ -9,6 +9,7 @@
 import { Effect } from "effect"
 import * as Arguments from "./Arguments.ts"
 import * as EventData from "./EventData.ts"
+import * as EventMetadata from "./EventMetadata.ts"
 import type { StoreLimits } from "./EventStore.ts"
 import { AppendTooLarge, EventTooLarge, InvalidAppend, type InvalidArgument, TooManyEvents } from "./EventStoreError.ts"
 import type * as ExpectedVersion from "./ExpectedVersion.ts"
@@ -89,10 +90,12 @@ export const snapshotVersionProblem = (
 
 /**
  * Fails with the first problem of an append request, checked in this order:
- * expected version, snapshot, event count (a snapshot takes some room), each
- * event's validity, each event's size, the append's size (snapshot included).
- * Succeeds with the size of each event. The snapshot's version is checked
- * against the stream at commit time, with {@link snapshotVersionProblem}.
+ * expected version (`InvalidArgument`), the snapshot, the event count (a
+ * snapshot takes some room), then for each event its validity and a unique
+ * event id (`InvalidAppend`), the size of its custom metadata and its size
+ * (`EventTooLarge`), and last the append's size, snapshot included. Succeeds
+ * with the size of each event. The snapshot's version is checked against the
+ * stream at commit time, with {@link snapshotVersionProblem}.
  *
  * @since 0.1.0
  */
@@ -120,10 +123,37 @@ export const validate = (
     return Effect.fail(new TooManyEvents({ streamId, count: events.length, max: Math.max(0, maxEvents) }))
   }
   const sizes: Array<number> = []
+  const seen = new Map<string, number>()
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!
     const reason = EventData.problem(event)
     if (reason !== undefined) return Effect.fail(new InvalidAppend({ streamId, index, reason }))
+    const first = seen.get(event.metadata.eventId)
+    if (first !== undefined) {
+      return Effect.fail(
+        new InvalidAppend({
+          streamId,
+          index,
+          reason: `eventId ${JSON.stringify(event.metadata.eventId)} is used by events ${first} and ${index}: each event needs its own id`
+        })
+      )
+    }
+    seen.set(event.metadata.eventId, index)
+    const custom = event.metadata.custom
+    const customLength = custom === undefined ? 0 : EventMetadata.customText(custom).length
+    if (customLength > EventMetadata.maxCustomLength) {
+      return Effect.fail(
+        new EventTooLarge({
+          streamId,
+          index,
+          type: event.type,
+          size: customLength,
+          limit: EventMetadata.maxCustomLength,
+          unit: "UTF-16 code units",
+          field: "metadata.custom"
+        })
+      )
+    }
     const size = measure.event(event, index)
     if (size > limits.maxEventSize) {
       return Effect.fail(

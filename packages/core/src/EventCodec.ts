@@ -43,8 +43,9 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Result, Schema, SchemaAST } from "effect"
+import { Effect, Option, Result, Schema, SchemaAST, SchemaIssue } from "effect"
 import { CorruptEvent } from "./EventStoreError.ts"
+import * as JsonText from "./JsonText.ts"
 import type { RecordedEvent } from "./RecordedEvent.ts"
 import type { StoredEvent } from "./StoredEvent.ts"
 import * as StreamId from "./StreamId.ts"
@@ -126,11 +127,25 @@ export const make = <S extends EventSchema>(
   const tags = storedTags(SchemaAST.toEncoded(readableJson.ast))
   const knows = (type: string): boolean => tags === undefined || tags.has(type)
 
-  const encode = (event: S["Type"]): Result.Result<EncodedEvent, Schema.SchemaError> =>
-    Result.map(encodeJson(event), (json) => {
-      const { _tag, ...data } = json as { readonly _tag: string }
-      return { type: _tag, data: JSON.stringify(data) }
-    })
+  const encode = (event: S["Type"]): Result.Result<EncodedEvent, Schema.SchemaError> => {
+    try {
+      return Result.map(encodeJson(event), (json) => {
+        const { _tag, ...data } = json as { readonly _tag: string }
+        return { type: _tag, data: JSON.stringify(data) }
+      })
+    } catch (error) {
+      // A value nested thousands of levels deep overflows the stack while it is
+      // encoded or serialised: a typed failure, never a defect.
+      if (!(error instanceof RangeError)) throw error
+      return Result.fail(
+        new Schema.SchemaError(
+          new SchemaIssue.InvalidValue({
+            message: `the event cannot be serialised to JSON (${error.message}); nest it at most ${JsonText.maxDepth} levels deep`
+          })
+        )
+      )
+    }
+  }
 
   const decode = (type: string, data: string): Result.Result<S["Type"], string> => {
     if (tags !== undefined && !tags.has(type)) return Result.fail(unknownReason(type, tags))

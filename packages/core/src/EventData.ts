@@ -7,6 +7,7 @@
  */
 import type { EventMetadata } from "./EventMetadata.ts"
 import * as Metadata from "./EventMetadata.ts"
+import * as JsonText from "./JsonText.ts"
 
 /**
  * An event ready to append.
@@ -28,23 +29,27 @@ export interface EventData {
  */
 export const maxTypeLength = 256
 
-const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/u
-
 /**
  * Why an event cannot be stored, or `undefined` when it can. Checks the type
- * name, that the data is a JSON object, and the metadata. Size limits are the
- * store's business (see `StoreLimits`).
+ * name (non-empty, at most {@link maxTypeLength} units, no control characters,
+ * line or paragraph separators or lone surrogates), that the data is a JSON
+ * object nested at most `JsonText.maxDepth` levels, and the metadata (see
+ * `EventMetadata.problem`). Every reason starts with the field it is about.
+ * Size limits are the store's business (see `StoreLimits`).
  *
  * @since 0.1.0
  */
 export const problem = (event: EventData): string | undefined => {
   if (typeof event.type !== "string" || event.type.length === 0) return "event type must not be empty"
   if (event.type.length > maxTypeLength) return `event type must be at most ${maxTypeLength} characters`
-  if (controlCharacter.test(event.type) || !event.type.isWellFormed()) {
-    return "event type must not contain control characters or lone surrogates"
-  }
+  const typeText = Metadata.textProblem(event.type)
+  if (typeText !== undefined) return `event type ${typeText}`
   if (typeof event.data !== "string") return "event data must be a JSON string"
-  if (!event.data.isWellFormed()) return "event data must be well-formed Unicode"
+  if (!event.data.isWellFormed()) return "event data must be well-formed Unicode (it contains a lone surrogate)"
+  const depth = JsonText.depth(event.data)
+  if (depth > JsonText.maxDepth) {
+    return `event data must nest arrays and objects at most ${JsonText.maxDepth} levels deep (found ${depth})`
+  }
   let parsed: unknown
   try {
     parsed = JSON.parse(event.data)
@@ -57,7 +62,8 @@ export const problem = (event: EventData): string | undefined => {
 
 /**
  * The size of an event's type, data and metadata in UTF-16 bytes (two per
- * code unit), the unit Azure uses for its limits.
+ * code unit), the unit Azure uses for its limits. Custom metadata counts as
+ * its stored JSON text (`EventMetadata.customText`).
  *
  * @since 0.1.0
  */
@@ -66,8 +72,6 @@ export const utf16Bytes = (event: EventData): number => {
   let units = event.type.length + event.data.length + m.eventId.length + 24
   units += m.correlationId?.length ?? 0
   units += m.causationId?.length ?? 0
-  if (m.custom !== undefined) {
-    for (const [key, value] of Object.entries(m.custom)) units += key.length + value.length
-  }
+  if (m.custom !== undefined) units += Metadata.customText(m.custom).length
   return units * 2
 }

@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { DateTime, Effect, Schema } from "effect"
+import * as JsonText from "./JsonText.ts"
 
 /**
  * Schema of event metadata. `occurredAt` is an ISO-8601 string when encoded.
@@ -64,8 +65,6 @@ export const make = (options: MetadataOptions = {}): Effect.Effect<EventMetadata
     ...(options.custom === undefined ? {} : { custom: options.custom })
   }))
 
-const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/u
-
 /**
  * The longest event id, correlation id or causation id, in UTF-16 code units.
  *
@@ -74,7 +73,48 @@ const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/u
 export const maxIdLength = 256
 
 /**
- * Why the metadata cannot be stored, or `undefined` when it can.
+ * The longest custom metadata, measured as its stored JSON text
+ * ({@link customText}), in UTF-16 code units: what one Azure Table Storage
+ * string property holds. Longer custom metadata fails the append with
+ * `EventTooLarge` (field `metadata.custom`) in every store.
+ *
+ * @since 0.1.0
+ */
+export const maxCustomLength = 32_768
+
+// C0 controls, DEL, C1 controls, and the line and paragraph separators: never meant in an
+// identifier, and the separators break Table Storage transactions when sent raw.
+const forbidden = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u
+
+/**
+ * Why an identifier-like text (event type, event id, correlation or causation
+ * id) cannot be stored, or `undefined`: it must be well-formed Unicode without
+ * control characters (U+0000-U+001F, U+007F-U+009F) or the line and paragraph
+ * separators (U+2028, U+2029). The reason names the character and its index.
+ *
+ * @since 0.1.0
+ */
+export const textProblem = (value: string): string | undefined => {
+  if (!value.isWellFormed()) return "must be well-formed Unicode (it contains a lone surrogate)"
+  const found = forbidden.exec(value)
+  if (found === null) return undefined
+  const code = (found[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")
+  return `must not contain control characters or line/paragraph separators (found U+${code} at index ${found.index})`
+}
+
+/**
+ * Custom metadata as stores keep it: JSON text with U+2028/U+2029 escaped
+ * (see `JsonText.stringify`). Any key and value round-trips, lone surrogates
+ * and control characters included.
+ *
+ * @since 0.1.0
+ */
+export const customText = (custom: { readonly [key: string]: string }): string => JsonText.stringify(custom)
+
+/**
+ * Why the metadata cannot be stored, or `undefined` when it can. Every reason
+ * starts with the field it is about. Custom keys and values may be any string;
+ * their size is checked by `AppendRequest.validate` (see {@link maxCustomLength}).
  *
  * @since 0.1.0
  */
@@ -85,18 +125,17 @@ export const problem = (metadata: EventMetadata): string | undefined => {
     ["causationId", metadata.causationId]
   ] as const) {
     if (value === undefined) continue
+    if (typeof value !== "string") return `${field} must be a string`
     if (field === "eventId" && value.length === 0) return "eventId must not be empty"
     if (value.length > maxIdLength) return `${field} must be at most ${maxIdLength} characters`
-    if (controlCharacter.test(value) || !value.isWellFormed()) {
-      return `${field} must not contain control characters or lone surrogates`
-    }
+    const text = textProblem(value)
+    if (text !== undefined) return `${field} ${text}`
   }
   if (!DateTime.isDateTime(metadata.occurredAt)) return "occurredAt must be a DateTime"
   if (metadata.custom !== undefined) {
+    if (typeof metadata.custom !== "object" || metadata.custom === null) return "custom must be an object of strings"
     for (const [key, value] of Object.entries(metadata.custom)) {
       if (typeof value !== "string") return `custom field ${JSON.stringify(key)} must be a string`
-      if (!key.isWellFormed() || !value.isWellFormed())
-        return `custom field ${JSON.stringify(key)} has a lone surrogate`
     }
   }
   return undefined

@@ -58,7 +58,9 @@ export class StreamAlreadyExists extends Schema.TaggedError<StreamAlreadyExists>
 
 /**
  * One event is bigger than the store can hold. `size` and `limit` are in the
- * store's own unit, given by `unit`.
+ * store's own unit, given by `unit`. `field` names the part of the event that
+ * is too large when one part has a limit of its own (`metadata.custom`); it is
+ * absent when the event as a whole is too large.
  *
  * @since 0.1.0
  */
@@ -68,12 +70,14 @@ export class EventTooLarge extends Schema.TaggedError<EventTooLarge>()("EventToo
   type: Schema.String,
   size: Schema.Number,
   limit: Schema.Number,
-  unit: Schema.String
+  unit: Schema.String,
+  field: Schema.optionalKey(Schema.String)
 }) {
   override get message(): string {
+    const what = this.field === undefined ? "" : ` in ${this.field}`
     return `Event ${this.index} (${this.type}) for ${StreamId.format(
       this.streamId
-    )} is too large: ${this.size} ${this.unit}, the limit is ${this.limit}`
+    )} is too large${what}: ${this.size} ${this.unit}, the limit is ${this.limit}`
   }
 }
 

@@ -7,7 +7,10 @@
  *
  * Payloads longer than one string property (32,768 UTF-16 units) are split
  * across `d0`, `d1`, … (never inside a surrogate pair) with their count in
- * `chunks`, up to Azure's 1 MiB entity size. Numbers that can outgrow Int32
+ * `chunks`, up to Azure's 1 MiB entity size. Raw U+2028/U+2029 in the data
+ * are written as their JSON escapes (`\u2028`, `\u2029`), which break no
+ * transaction and parse to the same value; custom metadata is one JSON
+ * property written the same way (at most 32,768 units, checked by core). Numbers that can outgrow Int32
  * (versions, positions) are stored as decimal strings.
  *
  * @since 0.1.0
@@ -15,7 +18,8 @@
 import {
   CorruptEvent,
   type EventData,
-  type EventMetadata,
+  EventMetadata,
+  JsonText,
   type Partition,
   type StoredEvent,
   StreamId
@@ -120,8 +124,9 @@ const payload = (event: EventData.EventData): Record<string, string | number> =>
   }
   if (m.correlationId !== undefined) props.correlationId = m.correlationId
   if (m.causationId !== undefined) props.causationId = m.causationId
-  if (m.custom !== undefined) props.custom = JSON.stringify(m.custom)
-  const chunks = chunk(event.data)
+  if (m.custom !== undefined) props.custom = EventMetadata.customText(m.custom)
+  // Raw U+2028/U+2029 break the transaction wire; their JSON escapes read back as the same value.
+  const chunks = chunk(JsonText.escapeSeparators(event.data))
   props.chunks = chunks.length
   chunks.forEach((part, index) => {
     props[`d${index}`] = part

@@ -32,6 +32,7 @@ import {
   EventStore,
   ExpectedVersion,
   type InvalidArgument,
+  JsonText,
   Partition,
   type StoredEvent,
   StreamId
@@ -736,6 +737,157 @@ export const run = <E>(
           // Nothing was written by any refused append.
           assert.strictEqual(yield* versionOf(store, streamId), 3)
           assert.strictEqual(yield* feed.head(partition), 3)
+        }),
+      timeout
+    )
+
+    it.effect(
+      "given line separators, controls or lone surrogates in the type or an id, when appended, then InvalidAppend names the field and nothing is written",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const feed = yield* EventFeed
+          const tenant = freshTenant()
+          const streamId = yield* streamIn(tenant, "o-1")
+          const good = yield* event("Good", { ok: true })
+          const metadata = good.metadata
+          for (const bad of ["\u2028", "\u2029", "\r", "\n", "\r\n", "\u0000", "\u0085", "\ud800", "\udfff"]) {
+            const cases: ReadonlyArray<readonly [string, EventData.EventData]> = [
+              ["event type", { ...good, type: `Bad${bad}Type` }],
+              ["eventId", { ...good, metadata: { ...metadata, eventId: `id${bad}` } }],
+              ["correlationId", { ...good, metadata: { ...metadata, correlationId: `c${bad}` } }],
+              ["causationId", { ...good, metadata: { ...metadata, causationId: `c${bad}` } }]
+            ]
+            for (const [field, candidate] of cases) {
+              const label = `${field} with U+${bad.charCodeAt(0).toString(16)}`
+              const first = yield* event("First", { n: 0 })
+              const error = yield* Effect.flip(store.append(streamId, [first, candidate], ExpectedVersion.any))
+              assert.strictEqual(error._tag, "InvalidAppend", label)
+              if (error._tag === "InvalidAppend") {
+                assert.strictEqual(error.index, 1, label)
+                assert.isTrue(error.reason.startsWith(field), `${label}: ${error.reason}`)
+              }
+            }
+          }
+          assert.strictEqual(yield* versionOf(store, streamId), 0)
+          assert.strictEqual(yield* feed.head(Partition.make(tenant, "order", 0)), 0)
+          // The store still takes a plain append afterwards.
+          assert.strictEqual((yield* store.append(streamId, [good], ExpectedVersion.noStream)).version, 1)
+        }),
+      timeout
+    )
+
+    it.effect(
+      "given data and custom metadata full of separators, controls, surrogates and astral characters, when appended, then they read back unchanged",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const feed = yield* EventFeed
+          const tenant = freshTenant()
+          const streamId = yield* streamIn(tenant, "o-1")
+          const nasty = 'a\u2028b\u2029c\r\nd\u0000e\u0085f\ufeffg\ud800h\udfffi😀j\u00a0k\ufffel\\m"n'
+          const custom = { [nasty]: nasty, "\u2028": "\u2029", plain: "value" }
+          const data = `{\r\n\t"text": ${JSON.stringify(nasty)},\n"raw": "\u2028\u2029\u0085\ufeff😀", "list": [${JSON.stringify(nasty)}]\r}`
+          const stored = { ...(yield* event("Nasty", {}, { custom })), data }
+
+          yield* store.append(streamId, [stored], ExpectedVersion.noStream)
+          const plain = yield* store.append(streamId, yield* events(1), ExpectedVersion.exact(1))
+
+          const [read] = yield* readAll(store, streamId)
+          const [fed] = yield* feed.read(Partition.make(tenant, "order", 0), 0, 1)
+          for (const back of [read!, fed!]) {
+            assert.deepStrictEqual(JSON.parse(back.data), JSON.parse(data))
+            assert.deepStrictEqual(back.metadata.custom, custom)
+            assert.strictEqual(back.type, "Nasty")
+          }
+          assert.strictEqual(plain.version, 2)
+        }),
+      timeout
+    )
+
+    it.effect(
+      "given two events with the same event id, when appended together, then InvalidAppend names both indexes and nothing is written",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const streamId = yield* streamIn(freshTenant(), "o-1")
+          const [a, b, c] = yield* events(3)
+          const twin = { ...c!, metadata: { ...c!.metadata, eventId: a!.metadata.eventId } }
+
+          const error = yield* Effect.flip(store.append(streamId, [a!, b!, twin], ExpectedVersion.noStream))
+
+          assert.strictEqual(error._tag, "InvalidAppend")
+          if (error._tag === "InvalidAppend") {
+            assert.strictEqual(error.index, 2)
+            assert.include(error.reason, "events 0 and 2")
+            assert.include(error.reason, a!.metadata.eventId)
+          }
+          assert.strictEqual(yield* versionOf(store, streamId), 0)
+        }),
+      timeout
+    )
+
+    it.effect(
+      "given custom metadata at and past its limit, when appended, then the first reads back and the second is EventTooLarge naming metadata.custom",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const streamId = yield* streamIn(freshTenant(), "o-1")
+          const overhead = EventMetadata.customText({ k: "" }).length
+          const fits = { k: "é".repeat(EventMetadata.maxCustomLength - overhead) }
+          const over = { k: "é".repeat(EventMetadata.maxCustomLength - overhead - 5), x: "\u2028" }
+          assert.strictEqual(EventMetadata.customText(fits).length, EventMetadata.maxCustomLength)
+
+          const ok = yield* store.append(
+            streamId,
+            [yield* event("Fits", {}, { custom: fits })],
+            ExpectedVersion.noStream
+          )
+          const error = yield* Effect.flip(
+            store.append(streamId, [yield* event("Over", {}, { custom: over })], ExpectedVersion.exact(1))
+          )
+
+          assert.strictEqual(ok.version, 1)
+          assert.deepStrictEqual((yield* readAll(store, streamId))[0]!.metadata.custom, fits)
+          assert.strictEqual(error._tag, "EventTooLarge")
+          if (error._tag === "EventTooLarge") {
+            assert.strictEqual(error.field, "metadata.custom")
+            assert.strictEqual(error.limit, EventMetadata.maxCustomLength)
+            assert.isAbove(error.size, error.limit)
+            assert.include(error.message, "metadata.custom")
+          }
+          assert.strictEqual(yield* versionOf(store, streamId), 1)
+        }),
+      timeout
+    )
+
+    it.effect(
+      "given event data nested past the depth limit, when appended, then InvalidAppend and nothing is written, while the limit itself reads back",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const streamId = yield* streamIn(freshTenant(), "o-1")
+          const nested = (levels: number) => `{"v":${"[".repeat(levels - 1)}${"]".repeat(levels - 1)}}`
+          const base = yield* event("Deep", {})
+
+          const atLimit = yield* store.append(
+            streamId,
+            [{ ...base, data: nested(JsonText.maxDepth) }],
+            ExpectedVersion.noStream
+          )
+          const errors = yield* Effect.forEach([JsonText.maxDepth + 1, 5_000, 100_000], (levels) =>
+            Effect.flatMap(event("Deep", {}), (e) =>
+              Effect.flip(store.append(streamId, [{ ...e, data: nested(levels) }], ExpectedVersion.exact(1)))
+            )
+          )
+
+          assert.strictEqual(atLimit.version, 1)
+          assert.strictEqual(JsonText.depth((yield* readAll(store, streamId))[0]!.data), JsonText.maxDepth)
+          for (const error of errors) {
+            assert.strictEqual(error._tag, "InvalidAppend")
+            if (error._tag === "InvalidAppend") assert.include(error.reason, "levels deep")
+          }
+          assert.strictEqual(yield* versionOf(store, streamId), 1)
         }),
       timeout
     )
