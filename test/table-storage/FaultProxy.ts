@@ -24,6 +24,14 @@ export interface FaultProxy {
   ) => void
   /** How many requests met a fault so far. */
   readonly faulted: () => number
+  /** Every request that reached the proxy so far, in order, with its body size in bytes. */
+  readonly requests: () => ReadonlyArray<ProxiedRequest>
+}
+
+export interface ProxiedRequest {
+  readonly method: string
+  readonly path: string
+  readonly bodyBytes: number
 }
 
 const isTransaction = (method: string, path: string) => method === "POST" && path.includes("$batch")
@@ -34,6 +42,7 @@ export const make = Effect.acquireRelease(
     const upstream = new URL(/TableEndpoint=([^;]+)/.exec(connectionString())![1]!)
     let pending: Array<{ fault: Fault; match: (method: string, path: string) => boolean }> = []
     let faulted = 0
+    const seen: Array<ProxiedRequest> = []
     const server = createServer((req, res) => {
       const index = pending.findIndex((p) => p.match(req.method ?? "", req.url ?? ""))
       const fault = index === -1 ? undefined : pending[index]!.fault
@@ -44,6 +53,11 @@ export const make = Effect.acquireRelease(
       const body: Array<Buffer> = []
       req.on("data", (chunk: Buffer) => body.push(chunk))
       req.on("end", () => {
+        seen.push({
+          method: req.method ?? "",
+          path: req.url ?? "",
+          bodyBytes: body.reduce((n, chunk) => n + chunk.length, 0)
+        })
         if (fault?._tag === "Reject") {
           res.writeHead(fault.status, { "content-type": "application/json;odata=minimalmetadata" })
           res.end(
@@ -93,7 +107,8 @@ export const make = Effect.acquireRelease(
               for (let i = 0; i < (options.times ?? 1); i++)
                 pending.push({ fault, match: options.match ?? isTransaction })
             },
-            faulted: () => faulted
+            faulted: () => faulted,
+            requests: () => [...seen]
           },
           close: () => {
             server.closeAllConnections()
