@@ -104,4 +104,27 @@ describe("EventRows", () => {
     assert.isTrue(Result.isFailure(result))
     if (Result.isFailure(result)) assert.include(result.failure.reason, "feed position 4")
   })
+
+  it("given raw line and paragraph separators in data and custom metadata, when written, then no property carries them raw and both read back the same", () => {
+    const value = { note: "a\u2028b\u2029c", list: ["\u2028".repeat(3)] }
+    const custom = { "k\u2028": "v\u2029", plain: "x" }
+    const original = event(JSON.stringify(value), { custom })
+    const shape = EventRows.shape(streamId)
+    const prepared = EventRows.prepare(shape, original)
+
+    for (const row of [prepared.eventRow(pk, 1, 1), prepared.feedRow(pk, 1, 1)]) {
+      for (const [name, property] of Object.entries(row)) {
+        assert.isFalse(/[\u2028\u2029]/.test(String(property)), `property ${name} carries a raw separator`)
+      }
+    }
+    const back = Result.getOrThrow(EventRows.readEventRow(asRead(prepared.eventRow(pk, 1, 1)), streamId, partition))
+    assert.deepStrictEqual(JSON.parse(back.data), value)
+    assert.deepStrictEqual(back.metadata.custom, custom)
+    // The escapes are counted: six units for each separator instead of one.
+    const plain = EventRows.prepare(
+      shape,
+      event(JSON.stringify({ note: "a b c", list: ["   "] }), { custom: { "k ": "v ", plain: "x" } })
+    )
+    assert.strictEqual(prepared.entityBytes - plain.entityBytes, 7 * 5 * 2)
+  })
 })

@@ -61,8 +61,9 @@ export const noStream: ExpectedVersion = { _tag: "NoStream" }
 export const streamExists: ExpectedVersion = { _tag: "StreamExists" }
 
 /**
- * The stream must be at exactly this version. A negative or fractional version
- * never matches: stores reject it as an `InvalidAppend`.
+ * The stream must be at exactly this version. A version that is not a
+ * non-negative safe integer (NaN, ±Infinity, negative, fractional, past 2^53)
+ * never matches: stores refuse it with `InvalidArgument` before any request.
  *
  * @since 0.1.0
  */
@@ -77,6 +78,7 @@ export const isValidVersion = (version: number): boolean => Number.isSafeInteger
 
 /**
  * Why an expected version is malformed, or `undefined` when it is well formed.
+ * Stores check it through `Arguments.expectedVersion`, which applies the same rule.
  *
  * @since 0.1.0
  */
