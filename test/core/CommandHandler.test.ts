@@ -319,13 +319,17 @@ describe("CommandHandler", () => {
     const writtenByNewerCode = Effect.gen(function* () {
       const store = yield* EventStore
       const streamId = yield* StreamId.make({ tenant: "bank", category: "account", id: "acc-1" })
-      const metadata = yield* EventMetadata.make()
+      // Each event has its own id: a store refuses an append that repeats one.
       yield* store.append(
         streamId,
         [
-          { type: "Opened", data: JSON.stringify({ owner: "ada" }), metadata },
-          { type: "Frozen", data: JSON.stringify({ reason: "audit", until: "2030-01-01" }), metadata },
-          { type: "Deposited", data: JSON.stringify({ amount: 7 }), metadata }
+          { type: "Opened", data: JSON.stringify({ owner: "ada" }), metadata: yield* EventMetadata.make() },
+          {
+            type: "Frozen",
+            data: JSON.stringify({ reason: "audit", until: "2030-01-01" }),
+            metadata: yield* EventMetadata.make()
+          },
+          { type: "Deposited", data: JSON.stringify({ amount: 7 }), metadata: yield* EventMetadata.make() }
         ],
         ExpectedVersion.noStream
       )
@@ -389,13 +393,12 @@ describe("CommandHandler", () => {
       Effect.gen(function* () {
         const store = yield* EventStore
         const streamId = yield* StreamId.make({ tenant: "bank", category: "account", id: "acc-1" })
-        const metadata = yield* EventMetadata.make()
         yield* store.append(
           streamId,
           [
-            { type: "Opened", data: JSON.stringify({ owner: "ada" }), metadata },
-            { type: "Frozen", data: "{}", metadata },
-            { type: "Deposited", data: JSON.stringify({ amount: "seven" }), metadata }
+            { type: "Opened", data: JSON.stringify({ owner: "ada" }), metadata: yield* EventMetadata.make() },
+            { type: "Frozen", data: "{}", metadata: yield* EventMetadata.make() },
+            { type: "Deposited", data: JSON.stringify({ amount: "seven" }), metadata: yield* EventMetadata.make() }
           ],
           ExpectedVersion.noStream
         )
