@@ -186,16 +186,24 @@ describe("CommandHandler", () => {
       }).pipe(Effect.provide(withRival(1)))
   )
 
-  it.effect("given rivals that always win, when retries run out, then the ConcurrencyConflict reaches the caller", () =>
-    Effect.gen(function* () {
-      yield* accounts.create(target, open)
-      const before = decisions
+  it.effect(
+    "given rivals that always win, when retries run out, then RetriesExhausted gives the attempts and versions",
+    () =>
+      Effect.gen(function* () {
+        yield* accounts.create(target, open)
+        const before = decisions
 
-      const error = yield* Effect.flip(accounts.update(target, deposit(5)))
+        const error = yield* Effect.flip(accounts.update(target, deposit(5)))
 
-      assert.strictEqual(error._tag, "ConcurrencyConflict")
-      assert.strictEqual(decisions - before, 4, "one attempt and three retries")
-    }).pipe(Effect.provide(withRival(100)))
+        assert.strictEqual(error._tag, "RetriesExhausted")
+        if (error._tag === "RetriesExhausted") {
+          assert.strictEqual(error.attempts, 4, "one attempt and three retries")
+          assert.strictEqual(error.expected, 4, "the last attempt appended under the version it caught up to")
+          assert.strictEqual(error.actual, 5, "where the rival had moved the stream")
+          assert.include(error.message, "after 4 attempts")
+        }
+        assert.strictEqual(decisions - before, 4, "decided again on each attempt")
+      }).pipe(Effect.provide(withRival(100)))
   )
 
   it.effect(

@@ -8,6 +8,7 @@
 export * as AppendRequest from "./AppendRequest.ts"
 export * as Arguments from "./Arguments.ts"
 export * as CommandHandler from "./CommandHandler.ts"
+export * as CommandId from "./CommandId.ts"
 export {
   type DeadLetter,
   type DeadLetterFilter,
@@ -39,6 +40,7 @@ export * as Lease from "./Lease.ts"
 export { LeaseLost, LeaseStore, type LeaseStoreError } from "./LeaseStore.ts"
 export * as Partition from "./Partition.ts"
 export type { RecordedEvent } from "./RecordedEvent.ts"
+export { RetriesExhausted } from "./RetriesExhausted.ts"
 export type { Snapshot } from "./Snapshot.ts"
 export type { StoredEvent } from "./StoredEvent.ts"
 export * as StreamId from "./StreamId.ts"
