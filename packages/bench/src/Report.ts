@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import * as CommandBench from "./CommandBench.ts"
+import { goals as coreGoals } from "./CoreBench.ts"
 
 /**
  * A benchmark figure with a goal.
@@ -43,7 +44,8 @@ export const goals: ReadonlyArray<Goal> = [
     met: (v) => v <= 1.1,
     what: "loading a 1,000-event stream: library / a raw key-range listing"
   },
-  ...CommandBench.goals
+  ...CommandBench.goals,
+  ...coreGoals
 ]
 
 const format = (value: number) =>

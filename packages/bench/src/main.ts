@@ -7,10 +7,14 @@ import { createRequire } from "node:module"
 import { Azurite } from "@eventable/testing"
 import { Effect, Redacted } from "effect"
 import * as CommandBench from "./CommandBench.ts"
+import * as CoreBench from "./CoreBench.ts"
 import * as Report from "./Report.ts"
 import * as TableStorageBench from "./TableStorageBench.ts"
 
 const quick = process.argv.includes("--quick")
+/** `--only=table`, `--only=command` or `--only=core`: run one module, print its figures, write nothing. */
+const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
+const runs = (module: string) => only === undefined || only === module
 
 const azuriteVersion = (): string => {
   const path = createRequire(import.meta.url).resolve("azurite/package.json")
@@ -22,14 +26,25 @@ const program = Effect.gen(function* () {
   const azurite = yield* Azurite.start()
   process.stdout.write(`Benchmarks${quick ? " (quick)" : ""} on ${azuriteVersion()} at ${azurite.tableEndpoint}\n`)
   const results = {
-    ...(yield* TableStorageBench.run(
-      Redacted.value(azurite.connectionString),
-      quick ? TableStorageBench.quick : TableStorageBench.full
-    )),
-    ...(yield* CommandBench.run(
-      Redacted.value(azurite.connectionString),
-      quick ? CommandBench.quick : CommandBench.full
-    ))
+    ...(runs("table")
+      ? yield* TableStorageBench.run(
+          Redacted.value(azurite.connectionString),
+          quick ? TableStorageBench.quick : TableStorageBench.full
+        )
+      : {}),
+    ...(runs("command")
+      ? yield* CommandBench.run(
+          Redacted.value(azurite.connectionString),
+          quick ? CommandBench.quick : CommandBench.full
+        )
+      : {}),
+    ...(runs("core")
+      ? yield* CoreBench.run(Redacted.value(azurite.connectionString), quick ? CoreBench.quick : CoreBench.full)
+      : {})
+  }
+  if (only !== undefined) {
+    for (const [name, value] of Object.entries(results)) process.stdout.write(`  ${name} = ${value.toFixed(3)}\n`)
+    return
   }
   const seconds = (performance.now() - started) / 1000
   Report.write(new URL("../../../docs/", import.meta.url), results, { quick, azurite: azuriteVersion(), seconds })
