@@ -49,11 +49,11 @@
  *
  * @since 0.1.0
  */
-import { Cause, Deferred, Effect, Exit, Metric, Option, Result, Schedule, Schema, Stream } from "effect"
+import { Cause, DateTime, Deferred, Effect, Exit, Metric, Option, Result, Schedule, Schema, Stream } from "effect"
 import * as CommandId from "./CommandId.ts"
 import type { Decider } from "./Decider.ts"
 import type { EventCodec } from "./EventCodec.ts"
-import type { EventData } from "./EventData.ts"
+import * as EventData from "./EventData.ts"
 import * as EventMetadata from "./EventMetadata.ts"
 import { EventStore } from "./EventStore.ts"
 import {
@@ -264,7 +264,7 @@ export const make = <Command, Event, State, DomainError>(options: {
         readonly _tag: "Append"
         readonly pending: Pending
         readonly events: ReadonlyArray<Event>
-        readonly data: ReadonlyArray<EventData>
+        readonly data: ReadonlyArray<EventData.EventData>
         readonly after: Entry
       }
     | {
@@ -284,7 +284,7 @@ export const make = <Command, Event, State, DomainError>(options: {
     readonly before: Entry
     after: Entry
     readonly items: Array<Decision>
-    readonly data: Array<EventData>
+    readonly data: Array<EventData.EventData>
   }
 
   const initial: Entry = { state: decider.initialState, version: 0, recent: CommandId.empty }
@@ -370,6 +370,7 @@ export const make = <Command, Event, State, DomainError>(options: {
     Effect.gen(function* () {
       const decisions: Array<Decision> = []
       let current = entry
+      let now: DateTime.Utc | undefined
       const settle = (pending: Pending, exit: Exit.Exit<Result, Failure>) => {
         decisions.push({ _tag: "Settled", pending, exit })
       }
@@ -424,8 +425,9 @@ export const make = <Command, Event, State, DomainError>(options: {
           )
           continue
         }
-        const metadata = yield* EventMetadata.make(pending.options)
-        const data: Array<EventData> = []
+        if (now === undefined) now = yield* DateTime.now
+        const metadata = metadataOf(pending.options, now)
+        const data: Array<EventData.EventData> = []
         let state = current.state
         let invalid: InvalidAppend | undefined
         for (let index = 0; index < events.length; index++) {
@@ -479,11 +481,15 @@ export const make = <Command, Event, State, DomainError>(options: {
     singly: boolean
   ): Array<Group> => {
     const groups: Array<Group> = []
+    // Sizes only matter when several commands share an append; one command's append is the store's to check.
+    let appends = 0
+    for (const decision of decisions) if (decision._tag === "Append") appends++
+    const measure = appends > 1
     let group: Group = { before: entry, after: entry, items: [], data: [] }
     let size = 0
     for (const decision of decisions) {
       if (decision._tag === "Append") {
-        const extra = decision.data.reduce((total, event) => total + approximateSize(event), 0)
+        const extra = measure ? decision.data.reduce((total, event) => total + approximateSize(event), 0) : 0
         const full =
           group.data.length > 0 &&
           (singly ||
@@ -506,6 +512,7 @@ export const make = <Command, Event, State, DomainError>(options: {
 
   // Running a batch ------------------------------------------------------------
 
+  /** Completes each caller of a group; only callers of earlier commands (duplicates) need a read. */
   const resolveGroup = (
     store: EventStore["Service"],
     streamId: StreamId.StreamId,
@@ -513,47 +520,55 @@ export const make = <Command, Event, State, DomainError>(options: {
     partitionAndPositions:
       | { readonly partition: RecordedEvent<Event>["partition"]; readonly positions: ReadonlyArray<number> }
       | undefined
-  ) =>
-    Effect.gen(function* () {
-      let offset = 0
-      let version = group.before.version
-      for (const item of group.items) {
-        switch (item._tag) {
-          case "Settled":
-            Deferred.doneUnsafe(item.pending.deferred, item.exit)
-            break
-          case "Duplicate": {
-            const earlier = yield* Effect.exit(readEarlier(store, streamId, item.from, item.count))
-            Deferred.doneUnsafe(
-              item.pending.deferred,
-              Exit.map(earlier, (events) => ({ streamId, state: item.at.state, version: item.at.version, events }))
-            )
-            break
-          }
-          case "Append": {
-            const events = item.events.map((event, index): RecordedEvent<Event> => {
-              const stored = item.data[index]!
-              return {
-                event,
-                type: stored.type,
-                streamId,
-                version: version + index + 1,
-                partition: partitionAndPositions!.partition,
-                position: partitionAndPositions!.positions[offset + index]!,
-                metadata: stored.metadata
-              }
-            })
-            offset += item.events.length
-            version += item.events.length
-            Deferred.doneUnsafe(
-              item.pending.deferred,
-              Exit.succeed({ streamId, state: item.after.state, version: item.after.version, events })
-            )
-            break
-          }
+  ): Effect.Effect<void> => {
+    let offset = 0
+    let version = group.before.version
+    let duplicates: Array<Extract<Decision, { readonly _tag: "Duplicate" }>> | undefined
+    for (const item of group.items) {
+      switch (item._tag) {
+        case "Settled":
+          Deferred.doneUnsafe(item.pending.deferred, item.exit)
+          break
+        case "Duplicate":
+          duplicates ??= []
+          duplicates.push(item)
+          break
+        case "Append": {
+          const events = item.events.map((event, index): RecordedEvent<Event> => {
+            const stored = item.data[index]!
+            return {
+              event,
+              type: stored.type,
+              streamId,
+              version: version + index + 1,
+              partition: partitionAndPositions!.partition,
+              position: partitionAndPositions!.positions[offset + index]!,
+              metadata: stored.metadata
+            }
+          })
+          offset += item.events.length
+          version += item.events.length
+          Deferred.doneUnsafe(
+            item.pending.deferred,
+            Exit.succeed({ streamId, state: item.after.state, version: item.after.version, events })
+          )
+          break
         }
       }
-    })
+    }
+    if (duplicates === undefined) return Effect.void
+    return Effect.forEach(
+      duplicates,
+      (item) =>
+        Effect.map(Effect.exit(readEarlier(store, streamId, item.from, item.count)), (earlier) => {
+          Deferred.doneUnsafe(
+            item.pending.deferred,
+            Exit.map(earlier, (events) => ({ streamId, state: item.at.state, version: item.at.version, events }))
+          )
+        }),
+      { discard: true }
+    )
+  }
 
   const readEarlier = (store: EventStore["Service"], streamId: StreamId.StreamId, from: number, count: number) =>
     Effect.flatMap(Stream.runCollect(Stream.take(store.readStream(streamId, { from }), count)), (stored) =>
@@ -675,7 +690,16 @@ export const make = <Command, Event, State, DomainError>(options: {
           }
         })
       ),
-      Effect.withSpan("CommandHandler.batch", { attributes: { "eventable.commands": batch.length } }, traceOptions)
+      (self: Effect.Effect<void>): Effect.Effect<void> =>
+        batch.length === 1
+          ? self
+          : self.pipe(
+              Effect.withSpan(
+                "CommandHandler.batch",
+                { attributes: { "eventable.commands": batch.length } },
+                traceOptions
+              )
+            )
     )
 
   const drain = (
@@ -820,8 +844,16 @@ const positive = (name: string, value: number | undefined, fallback: number): nu
 }
 
 /** An upper estimate of an event's size in UTF-16 bytes, to cut batches before the store would refuse them. */
-const approximateSize = (event: EventData): number =>
-  (event.type.length + event.data.length + JSON.stringify(event.metadata).length + 64) * 2
+const approximateSize = (event: EventData.EventData): number => EventData.utf16Bytes(event) + 1024
+
+/** The metadata of one command's events (as `EventMetadata.make` builds it), stamped with a time read once per batch. */
+const metadataOf = (options: EventMetadata.MetadataOptions, occurredAt: DateTime.Utc): EventMetadata.EventMetadata => ({
+  eventId: crypto.randomUUID(),
+  occurredAt,
+  ...(options.correlationId === undefined ? {} : { correlationId: options.correlationId }),
+  ...(options.causationId === undefined ? {} : { causationId: options.causationId }),
+  ...(options.custom === undefined ? {} : { custom: options.custom })
+})
 
 const streamKey = (streamId: StreamId.StreamId): string =>
   `${streamId.tenant}\u0000${streamId.category}\u0000${streamId.id}`
