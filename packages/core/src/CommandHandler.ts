@@ -54,7 +54,7 @@ import * as CommandId from "./CommandId.ts"
 import type { Decider } from "./Decider.ts"
 import type { EventCodec } from "./EventCodec.ts"
 import * as EventData from "./EventData.ts"
-import * as EventMetadata from "./EventMetadata.ts"
+import type * as EventMetadata from "./EventMetadata.ts"
 import { EventStore } from "./EventStore.ts"
 import {
   type AppendError,
