@@ -4,7 +4,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { EventStore, type StoredEvent, StreamId } from "@eventable/core"
 import { BlockUser, RegisterUser, RenameUser, UserCommands } from "@eventable/example-users"
 import { TableEventStore, TableStorageConfig } from "@eventable/table-storage"
-import { Context, Effect, Exit, Layer, Option, Redacted, Schedule, Stream } from "effect"
+import { Context, Effect, Exit, Layer, Metric, Option, Redacted, Schedule, Stream } from "effect"
 import * as FaultProxy from "./FaultProxy.ts"
 import { connectionString, freshTable } from "./fixtures.ts"
 
@@ -52,6 +52,7 @@ const otherProcess = (job: {
   readonly id: string
   readonly commands: ReadonlyArray<string>
   readonly commandId?: string
+  readonly sequential?: boolean
 }) =>
   Effect.map(
     Effect.acquireRelease(
@@ -102,6 +103,14 @@ const untilTrue = (check: Effect.Effect<boolean, unknown>) =>
     Effect.orDie
   )
 
+/** The handler's conflict counter, in a fresh registry (see `withMetrics`). */
+const conflictsSeen = Effect.map(Metric.snapshot, (snapshots) => {
+  const found = snapshots.find((s) => s.id === "eventable_command_conflicts_total")
+  return found === undefined ? 0 : Number((found.state as { readonly count: number | bigint }).count)
+})
+const withMetrics = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.provideService(effect, Metric.MetricRegistry, new Map())
+
 // Tests ---------------------------------------------------------------------------
 
 describe("CommandHandler on Table Storage", () => {
@@ -136,51 +145,59 @@ describe("CommandHandler on Table Storage", () => {
   it.live(
     "given two processes renaming and blocking one user, when they race, then conflicts are retried and no rename follows the block",
     () =>
-      Effect.gen(function* () {
-        const store = yield* instance(connectionString())
-        const owner = tenant()
-        const user = { tenant: owner, id: "raced" }
-        const run = <A, E>(effect: Effect.Effect<A, E, EventStore>) => Effect.provideService(effect, EventStore, store)
-        yield* run(UserCommands.create(user, new RegisterUser({ userName: "ada", email: "ada@example.com" })))
-        // Warm this process's cache, so that the other process's writes make it stale.
-        yield* run(UserCommands.update(user, new RenameUser({ name: "here-0" })))
+      withMetrics(
+        Effect.gen(function* () {
+          const store = yield* instance(connectionString())
+          const owner = tenant()
+          const user = { tenant: owner, id: "raced" }
+          const run = <A, E>(effect: Effect.Effect<A, E, EventStore>) =>
+            Effect.provideService(effect, EventStore, store)
+          yield* run(UserCommands.create(user, new RegisterUser({ userName: "ada", email: "ada@example.com" })))
+          // Warm this process's cache, so that the other process's writes make it stale.
+          yield* run(UserCommands.update(user, new RenameUser({ name: "here-0" })))
 
-        const other = yield* otherProcess({
-          connection: connectionString(),
-          tenant: owner,
-          id: "raced",
-          commands: Array.from({ length: 12 }, (_, i) => `rename:there-${i}`)
+          const other = yield* otherProcess({
+            connection: connectionString(),
+            tenant: owner,
+            id: "raced",
+            commands: Array.from({ length: 12 }, (_, i) => `rename:there-${i}`),
+            sequential: true
+          })
+          // Start once the other process has written: this process's cached version is then stale, and its
+          // commands race the other process's remaining ones.
+          yield* untilTrue(Effect.sync(() => other.output().includes("\n")))
+          const here = yield* Effect.forEach(
+            Array.from({ length: 12 }, (_, i) => i + 1),
+            (i) =>
+              Effect.exit(
+                run(UserCommands.update(user, i === 6 ? new BlockUser() : new RenameUser({ name: `here-${i}` })))
+              ),
+            { concurrency: "unbounded" }
+          )
+          const there = yield* other.outcomes
+
+          const events = yield* readAll(store, owner, "raced")
+          const blockedAt = events.findIndex((e) => e.type === "UserBlocked")
+          assert.isAbove(blockedAt, 0, "the block went through")
+          assert.isFalse(
+            events.slice(blockedAt).some((e) => e.type === "UserNameChanged"),
+            "no rename after the block"
+          )
+          for (const exit of here) {
+            if (Exit.isFailure(exit))
+              assert.strictEqual(Option.getOrThrow(Exit.findErrorOption(exit))._tag, "UserIsBlocked")
+          }
+          for (const outcome of there) {
+            if (!outcome.ok) assert.strictEqual(outcome.error, "UserIsBlocked", JSON.stringify(outcome))
+          }
+          assert.isAbove(yield* conflictsSeen, 0, "this process met the other one's writes and retried")
+          // Every successful rename wrote its event once, and nothing else was written.
+          const succeeded =
+            here.filter((exit) => Exit.isSuccess(exit)).length - 1 + there.filter((outcome) => outcome.ok).length
+          assert.strictEqual(names(events).length, succeeded + 1)
+          assert.strictEqual(new Set(names(events)).size, names(events).length)
         })
-        const here = yield* Effect.forEach(
-          Array.from({ length: 12 }, (_, i) => i + 1),
-          (i) =>
-            Effect.exit(
-              run(UserCommands.update(user, i === 6 ? new BlockUser() : new RenameUser({ name: `here-${i}` })))
-            ),
-          { concurrency: "unbounded" }
-        )
-        const there = yield* other.outcomes
-
-        const events = yield* readAll(store, owner, "raced")
-        const blockedAt = events.findIndex((e) => e.type === "UserBlocked")
-        assert.isAbove(blockedAt, 0, "the block went through")
-        assert.isFalse(
-          events.slice(blockedAt).some((e) => e.type === "UserNameChanged"),
-          "no rename after the block"
-        )
-        for (const exit of here) {
-          if (Exit.isFailure(exit))
-            assert.strictEqual(Option.getOrThrow(Exit.findErrorOption(exit))._tag, "UserIsBlocked")
-        }
-        for (const outcome of there) {
-          if (!outcome.ok) assert.strictEqual(outcome.error, "UserIsBlocked", JSON.stringify(outcome))
-        }
-        // Every successful rename wrote its event once, and nothing else was written.
-        const succeeded =
-          here.filter((exit) => Exit.isSuccess(exit)).length - 1 + there.filter((outcome) => outcome.ok).length
-        assert.strictEqual(names(events).length, succeeded + 1)
-        assert.strictEqual(new Set(names(events)).size, names(events).length)
-      })
+      )
   )
 
   it.live(

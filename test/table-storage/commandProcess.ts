@@ -13,8 +13,9 @@ interface Job {
   readonly table: string
   readonly tenant: string
   readonly id: string
-  /** "rename:<name>" or "block", run concurrently in this process. */
+  /** "rename:<name>" or "block", run concurrently in this process (one after the other with `sequential`). */
   readonly commands: ReadonlyArray<string>
+  readonly sequential?: boolean
   readonly commandId?: string
 }
 
@@ -45,7 +46,7 @@ const program = Effect.forEach(
         )}\n`
       )
     }),
-  { concurrency: "unbounded" }
+  { concurrency: job.sequential === true ? 1 : "unbounded" }
 ).pipe(
   Effect.provide(
     TableEventStore.layer({

@@ -669,7 +669,8 @@ export const make = <Command, Event, State, DomainError>(options: {
               continue next
             }
             // One command's events are too much for one append: it fails, the others are decided again without it.
-            const culprit = appends[0]!.pending
+            const culprit = appends[0]?.pending
+            if (culprit === undefined) return failAll(queue, appended.cause)
             Deferred.doneUnsafe(culprit.deferred, Exit.failCause(appended.cause))
             queue = queue.filter((pending) => pending !== culprit)
             continue next
