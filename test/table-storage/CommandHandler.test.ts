@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { EventStore, type StoredEvent, StreamId } from "@eventable/core"
-import { BlockUser, RegisterUser, RenameUser, UserCommands } from "@eventable/example-users"
+import { CommandHandler, EventStore, type StoredEvent, StreamId } from "@eventable/core"
+import { BlockUser, RegisterUser, RenameUser, UserCommands, userCodec, users } from "@eventable/example-users"
 import { TableEventStore, TableStorageConfig } from "@eventable/table-storage"
-import { Context, Effect, Exit, Layer, Metric, Option, Redacted, Schedule, Stream } from "effect"
+import { Context, Effect, Exit, Layer, Metric, Option, Redacted, Schedule, Schema, Stream } from "effect"
 import * as FaultProxy from "./FaultProxy.ts"
 import { connectionString, freshTable } from "./fixtures.ts"
 
@@ -286,6 +286,65 @@ describe("CommandHandler on Table Storage", () => {
         const events = yield* readAll(store, owner, "killed")
         assert.deepStrictEqual(names(events), ["grace"], "committed once")
         assert.strictEqual(again.events[0]!.metadata.eventId, events[1]!.metadata.eventId)
+      })
+  )
+
+  it.live(
+    "given a handler with snapshots, when a cold process loads the stream, then it reads the snapshot and only the events after it",
+    () =>
+      Effect.gen(function* () {
+        const Registered = Schema.Struct({
+          _tag: Schema.Literal("Registered"),
+          name: Schema.String,
+          email: Schema.String,
+          blocked: Schema.Boolean
+        })
+        const UserState = Schema.Union([Schema.Struct({ _tag: Schema.Literal("Unregistered") }), Registered])
+        const withSnapshots = () =>
+          CommandHandler.make({
+            category: "user",
+            decider: users,
+            codec: userCodec,
+            snapshots: { schema: UserState, every: 3 }
+          })
+        const writer = yield* instance(connectionString())
+        const owner = tenant()
+        const user = { tenant: owner, id: "snap" }
+        const handler = withSnapshots()
+        yield* Effect.provideService(
+          handler.create(user, new RegisterUser({ userName: "ada", email: "ada@example.com" })),
+          EventStore,
+          writer
+        )
+        for (let i = 1; i <= 6; i++) {
+          yield* Effect.provideService(handler.update(user, new RenameUser({ name: `n-${i}` })), EventStore, writer)
+        }
+        const streamId = yield* StreamId.make({ tenant: owner, category: "user", id: "snap" })
+        assert.strictEqual(Option.getOrThrow(yield* writer.readSnapshot(streamId)).version, 6)
+
+        const cold = yield* instance(connectionString())
+        const froms: Array<number> = []
+        const watched = EventStore.of({
+          ...cold,
+          readStream: (id, options) => {
+            froms.push(options?.from ?? 1)
+            return cold.readStream(id, options)
+          }
+        })
+        const result = yield* Effect.provideService(
+          withSnapshots().update(user, new RenameUser({ name: "grace" })),
+          EventStore,
+          watched
+        )
+
+        assert.deepStrictEqual(froms, [7], "only the event after the snapshot at version 6")
+        assert.strictEqual(result.version, 8)
+        assert.deepStrictEqual(result.state, {
+          _tag: "Registered",
+          name: "grace",
+          email: "ada@example.com",
+          blocked: false
+        })
       })
   )
 })
