@@ -5,6 +5,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["@eventable/source"] } },
   test: {
     include: ["test/**/*.test.ts"],
+    // Packs, installs and runs the packages in a fresh project: minutes, so CI runs it on its own (npm run test:packaging).
+    exclude: ["test/packaging/**"],
     globalSetup: ["test/setup/azurite.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000

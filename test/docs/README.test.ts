@@ -6,7 +6,7 @@ import { program } from "../../docs/examples/quickstart.ts"
 const read = (path: string) => readFileSync(new URL(path, import.meta.url), "utf8")
 
 describe("README", () => {
-  for (const example of ["quickstart.ts", "table-storage.ts"]) {
+  for (const example of ["quickstart.ts", "table-storage.ts", "your-project.ts"]) {
     it(`given docs/examples/${example}, when compared with the README, then the README shows it verbatim`, () => {
       assert.include(read("../../README.md"), `\`\`\`ts\n${read(`../../docs/examples/${example}`)}\`\`\``)
     })
