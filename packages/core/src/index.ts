@@ -7,8 +7,12 @@
 
 export * as AppendRequest from "./AppendRequest.ts"
 export * as Arguments from "./Arguments.ts"
+export * as Balancer from "./Balancer.ts"
 export * as CommandHandler from "./CommandHandler.ts"
 export * as CommandId from "./CommandId.ts"
+export * as Consumer from "./Consumer.ts"
+export { FeedGap, PartitionHalted } from "./ConsumerError.ts"
+export * as ConsumerOptions from "./ConsumerOptions.ts"
 export {
   type DeadLetter,
   type DeadLetterFilter,
