@@ -79,3 +79,23 @@ export const recorder = () => {
     })
   return { seen, batches, handler }
 }
+
+/** A feed whose `read` misbehaves as `fault` says for the given call, or behaves. */
+export const faultyFeed =
+  (
+    fault: (
+      call: number,
+      partition: Partition.Partition,
+      after: number,
+      limit: number,
+      inner: EventFeed["Service"]
+    ) => ReturnType<EventFeed["Service"]["read"]> | undefined
+  ) =>
+  (inner: EventFeed["Service"]): EventFeed["Service"] => {
+    let calls = 0
+    return EventFeed.of({
+      ...inner,
+      read: (partition, after, limit) =>
+        Effect.suspend(() => fault(++calls, partition, after, limit, inner) ?? inner.read(partition, after, limit))
+    })
+  }

@@ -318,7 +318,8 @@ const engine = <E, R>(
         const attempt = (batch: Batch) => {
           const call = (part: Batch) =>
             guard.pipe(
-              Effect.andThen(Effect.timed(deliver(part, revoked))),
+              // Suspended: every retry calls the handler again.
+              Effect.andThen(Effect.timed(Effect.suspend(() => deliver(part, revoked)))),
               Effect.tap(([elapsed]) => Metric.update(handlerDuration, Duration.toMillis(elapsed))),
               Effect.tapError(() => Metric.update(failuresCounter, 1)),
               Effect.retry(options.retry.pipe(Schedule.tap(() => Metric.update(retriesCounter, 1))))
