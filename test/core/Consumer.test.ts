@@ -1,6 +1,18 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Consumer, CorruptEvent, DeadLetterStore, LeaseStore, Partition, StoreUnavailable } from "@eventable/core"
-import { Deferred, Effect, Exit, Option, Schedule, Scope, Stream } from "effect"
+import {
+  Consumer,
+  CorruptEvent,
+  DeadLetterStore,
+  EventCodec,
+  EventMetadata,
+  EventStore,
+  ExpectedVersion,
+  LeaseStore,
+  Partition,
+  StoreUnavailable,
+  StreamId
+} from "@eventable/core"
+import { Deferred, Effect, Exit, Option, Schedule, Schema, Scope, Stream } from "effect"
 import { append, category, fast, faultyFeed, makeWorld, partition0, recorder, tenant } from "./ConsumerFixtures.ts"
 
 const quickRetry = Schedule.spaced("1 millis").pipe(Schedule.upTo({ times: 2 }))
@@ -429,4 +441,42 @@ describe("Consumer discovery and streams", () => {
         }).pipe(Effect.scoped, Effect.provide(world.layer))
       })
   )
+})
+
+describe("Consumer.decoded", () => {
+  class Placed extends Schema.TaggedClass<Placed>()("Placed", { n: Schema.Number }) {}
+  for (const unknownTypes of ["skip", "fail"] as const) {
+    it.live(
+      `given an event type the codec does not know and the ${unknownTypes} policy, when decoding a batch, then the codec's policy applies`,
+      () =>
+        Effect.gen(function* () {
+          const world = yield* makeWorld()
+          yield* Effect.gen(function* () {
+            yield* append("o-1", 2)
+            const store = yield* EventStore
+            const streamId = yield* Effect.orDie(StreamId.make({ tenant, category, id: "o-1" }))
+            const metadata = yield* EventMetadata.make()
+            yield* Effect.orDie(
+              store.append(streamId, [{ type: "Shipped", data: "{}", metadata }], ExpectedVersion.any)
+            )
+            yield* append("o-1", 1)
+            const codec = EventCodec.make(Schema.Union([Placed]), { unknownTypes })
+            const decodedNs: Array<number> = []
+            const running = yield* Consumer.start(
+              { group: "g", category, retry: quickRetry, ...fast },
+              Consumer.decoded(codec, (events) => Effect.sync(() => decodedNs.push(...events.map((e) => e.version))))
+            )
+            if (unknownTypes === "skip") {
+              yield* running.awaitPosition(partition0, 4)
+              assert.deepStrictEqual(decodedNs, [1, 2, 4])
+            } else {
+              const error = yield* Effect.flip(running.awaitPosition(partition0, 4))
+              assert.strictEqual(error._tag, "PartitionHalted")
+              if (error._tag === "PartitionHalted") assert.strictEqual(error.position, 3)
+              assert.notInclude(decodedNs, 3)
+            }
+          }).pipe(Effect.scoped, Effect.provide(world.layer))
+        })
+    )
+  }
 })

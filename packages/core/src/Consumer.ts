@@ -710,8 +710,16 @@ export const replay = <E, R>(
 
 /**
  * Turns a handler of decoded events into a batch handler: decodes every event
- * of the batch with `codec`, failing with `CorruptEvent` (which the retry
- * schedule and the poison policy then see) when one does not decode.
+ * of the batch with `codec.decodeKnown`, so event types the codec does not
+ * know follow its `unknownTypes` policy (`"skip"` leaves them out, `"fail"`
+ * fails). A `CorruptEvent` goes to the retry schedule and then the poison
+ * policy like any handler failure. The handler is called even when every
+ * event was skipped, so it sees the batch's positions.
+ *
+ * @example
+ * ```ts
+ * const handler = Consumer.decoded(codec, (events) => Effect.forEach(events, (e) => apply(e.event)))
+ * ```
  *
  * @since 0.1.0
  */
@@ -721,4 +729,9 @@ export const decoded =
     handler: (events: ReadonlyArray<RecordedEvent<A>>, batch: Batch) => Effect.Effect<void, E, R>
   ) =>
   (batch: Batch): Effect.Effect<void, E | CorruptEvent, R> =>
-    Effect.flatMap(Effect.forEach(batch.events, codec.decodeStored), (events) => handler(events, batch))
+    Effect.flatMap(Effect.forEach(batch.events, codec.decodeKnown), (events) =>
+      handler(
+        events.flatMap((event) => (Option.isSome(event) ? [event.value] : [])),
+        batch
+      )
+    )
