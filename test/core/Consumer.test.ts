@@ -12,7 +12,7 @@ import {
   StoreUnavailable,
   StreamId
 } from "@eventable/core"
-import { Deferred, Effect, Exit, Option, Schedule, Schema, Scope, Stream } from "effect"
+import { Deferred, Effect, Exit, Metric, Option, Schedule, Schema, Scope, Stream } from "effect"
 import { append, category, fast, faultyFeed, makeWorld, partition0, recorder, tenant } from "./ConsumerFixtures.ts"
 
 const quickRetry = Schedule.spaced("1 millis").pipe(Schedule.upTo({ times: 2 }))
@@ -479,4 +479,38 @@ describe("Consumer.decoded", () => {
         })
     )
   }
+})
+
+describe("Consumer observability", () => {
+  it.live(
+    "given a consumer that handled a backlog, when reading the metrics, then lag, events handled and leases owned are there per group and partition",
+    () =>
+      Effect.gen(function* () {
+        const world = yield* makeWorld()
+        yield* Effect.gen(function* () {
+          yield* append("o-1", 10)
+          const running = yield* Consumer.start(
+            { group: "metrics-g", category, batchSize: 4, ...fast },
+            () => Effect.void
+          )
+          yield* running.awaitPosition(partition0, 10)
+          const snapshots = yield* Metric.snapshot
+          const find = (id: string) =>
+            snapshots.find(
+              (m) =>
+                m.id === id &&
+                (m.attributes as Record<string, unknown> | undefined)?.["eventable.consumer.group"] === "metrics-g"
+            )
+          const handled = find("eventable_consumer_events_total")
+          assert.strictEqual((handled?.state as { readonly count: number }).count, 10)
+          assert.strictEqual(
+            (handled?.attributes as Record<string, unknown>)["eventable.consumer.partition"],
+            "acme/order#0"
+          )
+          assert.strictEqual((find("eventable_consumer_lag")?.state as { readonly value: number }).value, 0)
+          assert.strictEqual((find("eventable_consumer_leases_owned")?.state as { readonly value: number }).value, 1)
+          assert.isDefined(find("eventable_consumer_handler_ms"))
+        }).pipe(Effect.scoped, Effect.provide(world.layer))
+      })
+  )
 })

@@ -211,7 +211,8 @@ const engine = <E, R>(
         ...p,
         checkpoints: new Map(p.checkpoints).set(key, position)
       }))
-    const reportOwned = Metric.update(Metric.withAttributes(ownedGauge, { [groupAttr]: group }), held.size)
+    const owned = Metric.withAttributes(ownedGauge, { [groupAttr]: group })
+    const reportOwned = Effect.suspend(() => Metric.update(owned, held.size))
     const updateLag = (partition: Partition.Partition, checkpoint: number) => {
       const key = Partition.key(partition)
       const head = Math.max(heads.get(key) ?? 0, checkpoint)
@@ -231,6 +232,11 @@ const engine = <E, R>(
         let lease = acquired
         let proof = acquiredAt
         let lost: LeaseLost | undefined
+        const attrs = { [groupAttr]: group, [partitionAttr]: label }
+        const handled = Metric.withAttributes(handledCounter, attrs)
+        const duration = Metric.withAttributes(handlerDuration, attrs)
+        const failures = Metric.withAttributes(failuresCounter, attrs)
+        const retries = Metric.withAttributes(retriesCounter, attrs)
         const stopped = yield* Deferred.make<void>()
         const writes = yield* Semaphore.make(1)
         const deadline = () => proof + ttl - options.safetyMarginMillis
@@ -300,8 +306,8 @@ const engine = <E, R>(
           retryStore(write((l) => leases.checkpoint(l, position, attempts))).pipe(
             // Positions come from the feed after the held checkpoint: a refusal here is a bug, not an input error.
             Effect.catchTag("InvalidArgument", (error) => Effect.die(error)),
-            Effect.tap(() => setCheckpoint(key, position)),
-            Effect.tap(() => updateLag(partition, position))
+            Effect.tap(() => updateLag(partition, position)),
+            Effect.tap(() => setCheckpoint(key, position))
           )
 
         /** Reads the next page after the checkpoint; waits with the idle backoff while it is empty. */
@@ -320,9 +326,9 @@ const engine = <E, R>(
             guard.pipe(
               // Suspended: every retry calls the handler again.
               Effect.andThen(Effect.timed(Effect.suspend(() => deliver(part, revoked)))),
-              Effect.tap(([elapsed]) => Metric.update(handlerDuration, Duration.toMillis(elapsed))),
-              Effect.tapError(() => Metric.update(failuresCounter, 1)),
-              Effect.retry(options.retry.pipe(Schedule.tap(() => Metric.update(retriesCounter, 1))))
+              Effect.tap(([elapsed]) => Metric.update(duration, Duration.toMillis(elapsed))),
+              Effect.tapError(() => Metric.update(failures, 1)),
+              Effect.retry(options.retry.pipe(Schedule.tap(() => Metric.update(retries, 1))))
             )
           return options.streamConcurrency === 1
             ? call(batch)
@@ -404,8 +410,8 @@ const engine = <E, R>(
                 )
               )
               if (delivered._tag === "Success") {
+                yield* Metric.update(handled, events.length)
                 yield* checkpoint(last.position, 0)
-                yield* Metric.update(handledCounter, events.length)
                 return true
               }
               // Retries ran out: find the poison event by delivering one event at a time.
@@ -413,8 +419,8 @@ const engine = <E, R>(
                 if (event.position <= lease.checkpoint) continue
                 const single = yield* Effect.result(attempt(batchOf(group, partition, [event])))
                 if (single._tag === "Success") {
+                  yield* Metric.update(handled, 1)
                   yield* checkpoint(event.position, 0)
-                  yield* Metric.update(handledCounter, 1)
                 } else if (!(yield* poison(event, lease.attempts + 1, single.failure))) {
                   return false
                 }
