@@ -52,7 +52,7 @@ describe("Consumer delivery", () => {
           // The checkpoint was exactly before each batch when it was delivered: never ahead of finished work.
           for (const call of checkpointsAtCall) assert.strictEqual(call.checkpoint, call.first - 1)
         }).pipe(Effect.scoped, Effect.provide(world.layer))
-        const stored = [...world.leases.leases.values()][0]
+        const stored = Option.getOrUndefined(yield* world.leases.get("g", partition0))
         assert.strictEqual(stored?.checkpoint, 125)
         assert.strictEqual(stored?.owner, undefined, "released on scope close")
       })
@@ -495,20 +495,24 @@ describe("Consumer observability", () => {
           )
           yield* running.awaitPosition(partition0, 10)
           const snapshots = yield* Metric.snapshot
-          const find = (id: string) =>
-            snapshots.find(
+          const find = (id: string) => {
+            const found = snapshots.find(
               (m) =>
                 m.id === id &&
                 (m.attributes as Record<string, unknown> | undefined)?.["eventable.consumer.group"] === "metrics-g"
             )
+            return found === undefined
+              ? assert.fail(`no metric ${id}`)
+              : {
+                  state: found.state as Record<string, unknown>,
+                  attributes: found.attributes as Record<string, unknown>
+                }
+          }
           const handled = find("eventable_consumer_events_total")
-          assert.strictEqual((handled?.state as { readonly count: number }).count, 10)
-          assert.strictEqual(
-            (handled?.attributes as Record<string, unknown>)["eventable.consumer.partition"],
-            "acme/order#0"
-          )
-          assert.strictEqual((find("eventable_consumer_lag")?.state as { readonly value: number }).value, 0)
-          assert.strictEqual((find("eventable_consumer_leases_owned")?.state as { readonly value: number }).value, 1)
+          assert.strictEqual(handled.state["count"], 10)
+          assert.strictEqual(handled.attributes["eventable.consumer.partition"], "acme/order#0")
+          assert.strictEqual(find("eventable_consumer_lag").state["value"], 0)
+          assert.strictEqual(find("eventable_consumer_leases_owned").state["value"], 1)
           assert.isDefined(find("eventable_consumer_handler_ms"))
         }).pipe(Effect.scoped, Effect.provide(world.layer))
       })

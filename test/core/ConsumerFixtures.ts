@@ -2,18 +2,19 @@
 // dead-letter stores, and helpers to append and to record deliveries.
 import {
   type Consumer,
-  type DeadLetterStore,
+  DeadLetterStore,
   EventFeed,
   EventMetadata,
   EventStore,
   ExpectedVersion,
+  InMemoryDeadLetterStore,
   InMemoryEventStore,
-  type LeaseStore,
+  InMemoryLeaseStore,
+  LeaseStore,
   Partition,
   StreamId
 } from "@eventable/core"
 import { Context, Effect, Layer } from "effect"
-import { makeDeadLetterStore, makeLeaseStore, storesLayer, type TestLeaseStore } from "./ConsumerStores.ts"
 
 export const category = "order"
 export const tenant = "acme"
@@ -29,8 +30,8 @@ export const fast = {
 } as const
 
 export interface World {
-  readonly leases: TestLeaseStore
-  readonly deadLetters: ReturnType<typeof makeDeadLetterStore>
+  readonly leases: LeaseStore["Service"]
+  readonly deadLetters: DeadLetterStore["Service"]
   readonly layer: Layer.Layer<EventStore | EventFeed | LeaseStore | DeadLetterStore>
 }
 
@@ -41,11 +42,14 @@ export const makeWorld = (
 ): Effect.Effect<World> =>
   Effect.gen(function* () {
     const { feed: inner, store } = yield* InMemoryEventStore.make({ shards: { [category]: shards } })
-    const leases = makeLeaseStore()
-    const deadLetters = makeDeadLetterStore()
-    const layer = Layer.mergeAll(
-      Layer.succeedContext(Context.make(EventStore, store).pipe(Context.add(EventFeed, feed(inner)))),
-      storesLayer(leases, deadLetters)
+    const leases = yield* InMemoryLeaseStore.make
+    const deadLetters = yield* InMemoryDeadLetterStore.make
+    const layer = Layer.succeedContext(
+      Context.make(EventStore, store).pipe(
+        Context.add(EventFeed, feed(inner)),
+        Context.add(LeaseStore, leases),
+        Context.add(DeadLetterStore, deadLetters)
+      )
     )
     return { leases, deadLetters, layer }
   })

@@ -30,6 +30,14 @@ describe("Consumer leases", () => {
     () =>
       Effect.gen(function* () {
         const world = yield* makeWorld()
+        const rejected: Array<{ readonly position: number; readonly error: string }> = []
+        const recording = LeaseStore.of({
+          ...world.leases,
+          checkpoint: (lease, position, attempts) =>
+            world.leases
+              .checkpoint(lease, position, attempts)
+              .pipe(Effect.tapError((error) => Effect.sync(() => rejected.push({ position, error: error._tag }))))
+        })
         yield* Effect.gen(function* () {
           yield* append("o-1", 12)
           const leases = yield* LeaseStore
@@ -63,9 +71,12 @@ describe("Consumer leases", () => {
           // The balancer leaves a live owner's lease alone: still nothing more is delivered.
           yield* Effect.sleep("200 millis")
           assert.strictEqual(seen.length, 8)
-          const writesByOwner = world.leases.writes.filter((w) => w.owner === running.owner)
-          assert.isTrue(writesByOwner.every((w) => w.checkpoint <= 4))
-        }).pipe(Effect.scoped, Effect.provide(world.layer))
+          assert.deepStrictEqual(
+            rejected.map((r) => r.position),
+            [8],
+            "the deposed owner's checkpoint of its batch in flight was refused"
+          )
+        }).pipe(Effect.scoped, Effect.provide(Layer.mergeAll(world.layer, Layer.succeed(LeaseStore, recording))))
       })
   )
 
@@ -76,7 +87,7 @@ describe("Consumer leases", () => {
         const world = yield* makeWorld()
         let outage = false
         let lastWriteStart = 0
-        const inner = world.leases.service
+        const inner = world.leases
         const flaky = LeaseStore.of({
           ...inner,
           renew: (lease) =>
@@ -154,7 +165,7 @@ describe("Consumer leases", () => {
       Effect.gen(function* () {
         const world = yield* makeWorld(12)
         const cutOff = new Set<string>()
-        const inner = world.leases.service
+        const inner = world.leases
         const down = (owner: string | undefined) => owner !== undefined && cutOff.has(owner)
         const unavailable = (operation: string) => Effect.fail(new StoreUnavailable({ operation, reason: "cut off" }))
         // A network partition for chosen owners: their lease writes never arrive.

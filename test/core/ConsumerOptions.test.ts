@@ -1,8 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Consumer, ConsumerOptions, InMemoryEventStore, LeaseStore } from "@eventable/core"
+import { Consumer, ConsumerOptions, InMemoryEventStore, InMemoryLeaseStore } from "@eventable/core"
 import { Effect, Layer, Stream } from "effect"
 import { category, makeWorld } from "./ConsumerFixtures.ts"
-import { makeLeaseStore } from "./ConsumerStores.ts"
 
 const base = { group: "g", category }
 
@@ -46,7 +45,9 @@ describe("ConsumerOptions", () => {
     ["zero partition concurrency", { ...base, partitionConcurrency: 0 }, "partitionConcurrency"],
     ["zero max attempts", { ...base, maxAttempts: 0 }, "maxAttempts"],
     ["unknown poison policy", { ...base, poison: "ignore" as "stop" }, "poison"],
-    ["empty tenant", { ...base, tenants: [""] }, "tenants"]
+    ["empty tenant", { ...base, tenants: [""] }, "tenants"],
+    ["group with a control character", { ...base, group: "a\u0000b" }, "group"],
+    ["empty owner", { ...base, owner: "" }, "owner"]
   ]
   for (const [name, options, option] of invalid) {
     it.effect(`given ${name}, when resolved, then InvalidConsumerOptions names ${option}`, () =>
@@ -78,10 +79,7 @@ describe("ConsumerOptions", () => {
 
   it.effect("given the park policy and no DeadLetterStore, when the consumer starts, then it says so", () =>
     Effect.gen(function* () {
-      const noDeadLetters = Layer.mergeAll(
-        InMemoryEventStore.layer(),
-        Layer.succeed(LeaseStore, makeLeaseStore().service)
-      )
+      const noDeadLetters = Layer.mergeAll(InMemoryEventStore.layer(), InMemoryLeaseStore.layer)
       const error = yield* Effect.flip(
         Consumer.start({ ...base, poison: "park" }, () => Effect.void).pipe(
           Effect.scoped,

@@ -49,7 +49,7 @@ import {
 import * as Balancer from "./Balancer.ts"
 import { FeedGap, PartitionHalted } from "./ConsumerError.ts"
 import { type ConsumerOptions, InvalidConsumerOptions, type Resolved, resolve } from "./ConsumerOptions.ts"
-import { type DeadLetter, DeadLetterStore } from "./DeadLetterStore.ts"
+import { type DeadLetter, DeadLetterStore, type DeadLetterStoreError, truncateError } from "./DeadLetterStore.ts"
 import type { EventCodec } from "./EventCodec.ts"
 import { EventFeed } from "./EventFeed.ts"
 import type { CorruptEvent, StoreFailure, StoreUnavailable } from "./EventStoreError.ts"
@@ -343,7 +343,7 @@ const engine = <E, R>(
               yield* halt(event.position, attempts, reason, cause)
               return false
             }
-            const letter: DeadLetter = { group, event, error: reason, attempts, parkedAt: yield* now }
+            const letter: DeadLetter = { group, event, error: truncateError(reason), attempts, parkedAt: yield* now }
             yield* retryStore(deadLetters.value.park(letter))
             yield* Effect.logWarning("event parked", { position: event.position, attempts, error: reason })
             yield* checkpoint(event.position, 0)
@@ -696,7 +696,7 @@ export const replay = <E, R>(
   group: string,
   handler: (batch: Batch) => Effect.Effect<void, E, R>,
   filter: { readonly partition?: Partition.Partition } = {}
-): Effect.Effect<ReplayResult, StoreUnavailable | StoreFailure, R | DeadLetterStore> =>
+): Effect.Effect<ReplayResult, DeadLetterStoreError, R | DeadLetterStore> =>
   Effect.gen(function* () {
     const store = yield* DeadLetterStore
     const letters = yield* store.list(group, filter)

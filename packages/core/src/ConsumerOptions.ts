@@ -26,6 +26,8 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Schedule, Schema } from "effect"
+import type { InvalidArgument } from "./EventStoreError.ts"
+import * as Lease from "./Lease.ts"
 
 /**
  * What to do with an event whose handling keeps failing (or keeps killing the
@@ -184,6 +186,9 @@ const duration = (
       )
 }
 
+const fromInvalidArgument = (check: Effect.Effect<void, InvalidArgument>, option: string) =>
+  Effect.mapError(check, (error) => new InvalidConsumerOptions({ option, value: error.value, reason: error.reason }))
+
 const relation = (ok: boolean, option: string, value: string, reason: string) =>
   ok ? Effect.void : Effect.fail(new InvalidConsumerOptions({ option, value, reason }))
 
@@ -196,11 +201,14 @@ const relation = (ok: boolean, option: string, value: string, reason: string) =>
  */
 export const resolve = (options: ConsumerOptions): Effect.Effect<Resolved, InvalidConsumerOptions> =>
   Effect.gen(function* () {
-    const group = yield* check("group", NonEmpty, options.group)
+    const group = yield* check("group", Schema.String, options.group)
+    yield* fromInvalidArgument(Lease.validateGroup("consumer", group), "group")
     const category = yield* check("category", NonEmpty, options.category)
     const tenants =
       options.tenants === undefined ? undefined : yield* check("tenants", Schema.Array(NonEmpty), options.tenants)
-    const owner = options.owner === undefined ? crypto.randomUUID() : yield* check("owner", NonEmpty, options.owner)
+    const owner =
+      options.owner === undefined ? crypto.randomUUID() : yield* check("owner", Schema.String, options.owner)
+    yield* fromInvalidArgument(Lease.validateOwner("consumer", owner), "owner")
     const batchSize = yield* check("batchSize", Count(10_000), options.batchSize ?? defaults.batchSize)
     const partitionConcurrency = yield* check(
       "partitionConcurrency",
