@@ -504,15 +504,15 @@ describe("Consumer observability", () => {
             return found === undefined
               ? assert.fail(`no metric ${id}`)
               : {
-                  state: found.state as Record<string, unknown>,
+                  state: found.state as unknown as { readonly count?: number; readonly value?: number },
                   attributes: found.attributes as Record<string, unknown>
                 }
           }
           const handled = find("eventable_consumer_events_total")
-          assert.strictEqual(handled.state["count"], 10)
+          assert.strictEqual(handled.state.count, 10)
           assert.strictEqual(handled.attributes["eventable.consumer.partition"], "acme/order#0")
-          assert.strictEqual(find("eventable_consumer_lag").state["value"], 0)
-          assert.strictEqual(find("eventable_consumer_leases_owned").state["value"], 1)
+          assert.strictEqual(find("eventable_consumer_lag").state.value, 0)
+          assert.strictEqual(find("eventable_consumer_leases_owned").state.value, 1)
           assert.isDefined(find("eventable_consumer_handler_ms"))
         }).pipe(Effect.scoped, Effect.provide(world.layer))
       })
