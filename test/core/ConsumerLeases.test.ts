@@ -227,4 +227,40 @@ describe("Consumer leases", () => {
         }).pipe(Effect.scoped, Effect.provide(Layer.mergeAll(world.layer, Layer.succeed(LeaseStore, partitioned))))
       })
   )
+
+  it.live(
+    "given lease writes whose answers are lost after they landed, when the owner writes again, then it confirms owner and epoch and keeps its lease",
+    () =>
+      Effect.gen(function* () {
+        const world = yield* makeWorld()
+        const inner = world.leases
+        let calls = 0
+        // Every third write lands, but its answer is lost on the way back.
+        const lossy = <A>(write: Effect.Effect<A, unknown>, operation: string) =>
+          Effect.flatMap(write, (result) =>
+            ++calls % 3 === 0
+              ? Effect.fail(new StoreUnavailable({ operation, reason: "answer lost" }))
+              : Effect.succeed(result)
+          )
+        const store = LeaseStore.of({
+          ...inner,
+          renew: (l) => lossy(inner.renew(l), "renew") as ReturnType<typeof inner.renew>,
+          checkpoint: (l, p, n) => lossy(inner.checkpoint(l, p, n), "checkpoint") as ReturnType<typeof inner.checkpoint>
+        })
+        yield* Effect.gen(function* () {
+          yield* append("o-1", 40)
+          const { seen, handler } = recorder()
+          const running = yield* Consumer.start({ group: "g", category, batchSize: 3, ...fast }, handler)
+          yield* running.awaitPosition(partition0, 40)
+          assert.isAbove(calls, 10)
+          assert.deepStrictEqual(yield* running.halted, [])
+          assert.strictEqual(Option.getOrThrow(yield* inner.get("g", partition0)).owner, running.owner)
+          assert.strictEqual(Option.getOrThrow(yield* inner.get("g", partition0)).epoch, 1)
+          assert.deepStrictEqual(
+            [...new Set(seen.map((e) => e.position))],
+            Array.from({ length: 40 }, (_, i) => i + 1)
+          )
+        }).pipe(Effect.scoped, Effect.provide(Layer.mergeAll(world.layer, Layer.succeed(LeaseStore, store))))
+      })
+  )
 })

@@ -157,15 +157,20 @@ const batchOf = (group: string, partition: Partition.Partition, events: Readonly
   last: events[events.length - 1]?.position ?? 0
 })
 
-const describe = (error: unknown): string =>
-  error instanceof Error ? error.message : typeof error === "string" ? error : JSON.stringify(error)
+const describe = (error: unknown): string => {
+  if (error instanceof Error) return error.message
+  if (typeof error === "string") return error
+  try {
+    return JSON.stringify(error) ?? String(error)
+  } catch {
+    return String(error)
+  }
+}
 
 interface Progress {
   readonly checkpoints: ReadonlyMap<string, number>
   readonly halted: ReadonlyMap<string, PartitionHalted>
 }
-
-type Poison = { readonly _tag: "Poison"; readonly event: StoredEvent; readonly cause: unknown }
 
 /**
  * The engine under `start` and `stream`: `deliver` hands one batch to its
@@ -257,6 +262,23 @@ const engine = <E, R>(
             reason: "not renewed within the lease TTL minus the safety margin on this instance's clock"
           })
 
+        // Set when a write's answer was lost (StoreUnavailable): it may have landed and changed the ETag.
+        let uncertain = false
+        /**
+         * After a lost answer, a `LeaseLost` may come from our own write that landed. Re-read
+         * and confirm both the owner and the epoch (every acquire increments it): only when both
+         * are still ours is the stored lease adopted and the write made again on it.
+         */
+        const confirm = (error: LeaseLost) =>
+          leases.get(group, partition).pipe(
+            Effect.catch(() => Effect.fail(error)),
+            Effect.flatMap((stored) =>
+              Option.isSome(stored) && stored.value.owner === owner && stored.value.epoch === lease.epoch
+                ? Effect.succeed(stored.value)
+                : Effect.fail(error)
+            )
+          )
+
         /** The one way to write the lease: serialised, fenced by the latest ETag held here. */
         const write = <E2>(
           op: (current: Lease) => Effect.Effect<Lease, LeaseLost | E2>
@@ -271,10 +293,25 @@ const engine = <E, R>(
                 return yield* Effect.fail(error)
               }
               const next = yield* op(lease).pipe(
-                Effect.tapError((error) => (error instanceof LeaseLost ? lose(error) : Effect.void))
+                Effect.catch((error) =>
+                  error instanceof LeaseLost && uncertain
+                    ? Effect.flatMap(confirm(error), (stored) => {
+                        uncertain = false
+                        return op(stored)
+                      })
+                    : Effect.fail(error)
+                ),
+                Effect.tapError((error) =>
+                  Effect.suspend(() => {
+                    if (error instanceof LeaseLost) return lose(error)
+                    if ((error as { readonly _tag?: unknown })._tag === "StoreUnavailable") uncertain = true
+                    return Effect.void
+                  })
+                )
               )
               lease = next
               proof = started
+              uncertain = false
               return next
             })
           )
@@ -358,7 +395,7 @@ const engine = <E, R>(
         let firstDelivery = true
 
         /** One step: poll, deliver, checkpoint. False when the partition halts. */
-        const step: Effect.Effect<boolean, LeaseLost | LeaseStoreError | E | Poison, R> = Effect.gen(function* () {
+        const step: Effect.Effect<boolean, LeaseLost | LeaseStoreError | E, R> = Effect.gen(function* () {
           const after = lease.checkpoint
           const recovering = after < recoverUntil || lease.attempts > 0
           const read = yield* Effect.result(poll(after, recovering ? 1 : options.batchSize))
