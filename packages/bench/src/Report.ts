@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs"
 import { cpus } from "node:os"
 import * as CommandBench from "./CommandBench.ts"
+import * as ConsumerBench from "./ConsumerBench.ts"
 import { goals as coreGoals } from "./CoreBench.ts"
 
 /**
@@ -45,7 +46,8 @@ export const goals: ReadonlyArray<Goal> = [
     what: "loading a 1,000-event stream: library / a raw key-range listing"
   },
   ...CommandBench.goals,
-  ...coreGoals
+  ...coreGoals,
+  ...ConsumerBench.goals
 ]
 
 const format = (value: number) =>
@@ -104,6 +106,7 @@ export const write = (
     "  against the SDK listing the same key range (1,001 rows with the header) and doing nothing with them.",
     "  Reads are interleaved one by one; the figures are the medians per read.",
     ...CommandBench.method,
+    ...ConsumerBench.method,
     "- `*.overhead_ms` is the library's absolute cost over the raw SDK per operation. Against Azurite on",
     "  localhost a transaction takes about 2 ms, so a fixed client-side cost shows as a large ratio; against",
     "  Azure, where a transaction takes several milliseconds more, the same cost is a smaller share.",

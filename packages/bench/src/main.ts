@@ -7,12 +7,13 @@ import { createRequire } from "node:module"
 import { Azurite } from "@eventable/testing"
 import { Effect, Redacted } from "effect"
 import * as CommandBench from "./CommandBench.ts"
+import * as ConsumerBench from "./ConsumerBench.ts"
 import * as CoreBench from "./CoreBench.ts"
 import * as Report from "./Report.ts"
 import * as TableStorageBench from "./TableStorageBench.ts"
 
 const quick = process.argv.includes("--quick")
-/** `--only=table`, `--only=command` or `--only=core`: run one module, print its figures, write nothing. */
+/** `--only=table`, `--only=command`, `--only=core` or `--only=consumer`: run one module, print its figures, write nothing. */
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
 const runs = (module: string) => only === undefined || only === module
 
@@ -40,6 +41,12 @@ const program = Effect.gen(function* () {
       : {}),
     ...(runs("core")
       ? yield* CoreBench.run(Redacted.value(azurite.connectionString), quick ? CoreBench.quick : CoreBench.full)
+      : {}),
+    ...(runs("consumer")
+      ? yield* ConsumerBench.run(
+          Redacted.value(azurite.connectionString),
+          quick ? ConsumerBench.quick : ConsumerBench.full
+        )
       : {})
   }
   if (only !== undefined) {
