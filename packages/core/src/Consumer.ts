@@ -41,7 +41,7 @@ import {
   Option,
   Queue,
   Schedule,
-  type Scope,
+  Scope,
   Semaphore,
   Stream,
   SubscriptionRef
@@ -185,9 +185,14 @@ const engine = <E, R>(
     const leases = yield* LeaseStore
     const deadLetters = yield* Effect.serviceOption(DeadLetterStore)
     const scope = yield* Effect.scope
+    // Partition workers live in a child scope created first, so it closes last: after the
+    // shutdown finalizer below has stopped the balancer (which could otherwise re-acquire
+    // leases the workers just released) and waited for every worker to release its lease.
+    const workerScope = yield* Scope.fork(scope, "parallel")
     const { group, owner } = options
     const progress = yield* SubscriptionRef.make<Progress>({ checkpoints: new Map(), halted: new Map() })
     const held = new Map<string, Partition.Partition>()
+    const workers = new Set<Fiber.Fiber<void>>()
     const known = new Set<string>()
     const heads = new Map<string, number>()
     let sightings: Balancer.Sightings = new Map()
@@ -279,41 +284,47 @@ const engine = <E, R>(
             )
           )
 
-        /** The one way to write the lease: serialised, fenced by the latest ETag held here. */
+        /**
+         * The one way to write the lease: serialised, fenced by the latest ETag held here, and
+         * uninterruptible, so a write already sent is always followed by recording its new ETag
+         * (an interrupted renew could land unseen and make the release on shutdown fail).
+         */
         const write = <E2>(
           op: (current: Lease) => Effect.Effect<Lease, LeaseLost | E2>
         ): Effect.Effect<Lease, LeaseLost | E2> =>
           writes.withPermit(
-            Effect.gen(function* () {
-              if (lost !== undefined) return yield* Effect.fail(lost)
-              const started = yield* now
-              if (started >= deadline()) {
-                const error = expired()
-                yield* lose(error)
-                return yield* Effect.fail(error)
-              }
-              const next = yield* op(lease).pipe(
-                Effect.catch((error) =>
-                  error instanceof LeaseLost && uncertain
-                    ? Effect.flatMap(confirm(error), (stored) => {
-                        uncertain = false
-                        return op(stored)
-                      })
-                    : Effect.fail(error)
-                ),
-                Effect.tapError((error) =>
-                  Effect.suspend(() => {
-                    if (error instanceof LeaseLost) return lose(error)
-                    if ((error as { readonly _tag?: unknown })._tag === "StoreUnavailable") uncertain = true
-                    return Effect.void
-                  })
+            Effect.uninterruptible(
+              Effect.gen(function* () {
+                if (lost !== undefined) return yield* Effect.fail(lost)
+                const started = yield* now
+                if (started >= deadline()) {
+                  const error = expired()
+                  yield* lose(error)
+                  return yield* Effect.fail(error)
+                }
+                const next = yield* op(lease).pipe(
+                  Effect.catch((error) =>
+                    error instanceof LeaseLost && uncertain
+                      ? Effect.flatMap(confirm(error), (stored) => {
+                          uncertain = false
+                          return op(stored)
+                        })
+                      : Effect.fail(error)
+                  ),
+                  Effect.tapError((error) =>
+                    Effect.suspend(() => {
+                      if (error instanceof LeaseLost) return lose(error)
+                      if ((error as { readonly _tag?: unknown })._tag === "StoreUnavailable") uncertain = true
+                      return Effect.void
+                    })
+                  )
                 )
-              )
-              lease = next
-              proof = started
-              uncertain = false
-              return next
-            })
+                lease = next
+                proof = started
+                uncertain = false
+                return next
+              })
+            )
           )
 
         /** No handler call once the lease is lost or about to expire. */
@@ -507,22 +518,27 @@ const engine = <E, R>(
         )
       )
 
+    // Uninterruptible: an acquire that was sent always ends with a worker that will release it.
     const tryAcquire = (lease: Lease) =>
-      Effect.gen(function* () {
-        const key = Partition.key(lease.partition)
-        if (held.has(key)) return
-        const startedAt = yield* now
-        const acquired = yield* Effect.result(leases.acquire(lease, owner))
-        if (acquired._tag === "Failure") {
-          if (!(acquired.failure instanceof LeaseLost)) {
-            yield* Effect.logWarning("lease acquire failed", { error: acquired.failure.message })
+      Effect.uninterruptible(
+        Effect.gen(function* () {
+          const key = Partition.key(lease.partition)
+          if (held.has(key)) return
+          const startedAt = yield* now
+          const acquired = yield* Effect.result(leases.acquire(lease, owner))
+          if (acquired._tag === "Failure") {
+            if (!(acquired.failure instanceof LeaseLost)) {
+              yield* Effect.logWarning("lease acquire failed", { error: acquired.failure.message })
+            }
+            return
           }
-          return
-        }
-        held.set(key, lease.partition)
-        yield* reportOwned
-        yield* Effect.forkIn(work(acquired.success, startedAt), scope, { startImmediately: true })
-      })
+          held.set(key, lease.partition)
+          yield* reportOwned
+          const fiber = yield* Effect.forkIn(work(acquired.success, startedAt), workerScope, { startImmediately: true })
+          workers.add(fiber)
+          fiber.addObserver(() => workers.delete(fiber))
+        })
+      )
 
     const listPartitions =
       options.tenants === undefined
@@ -553,7 +569,7 @@ const engine = <E, R>(
         now: time,
         ttlMillis: ttl
       })
-      for (const lease of plan.take) yield* tryAcquire(lease)
+      yield* Effect.forEach(plan.take, tryAcquire, { concurrency: 8, discard: true })
       if (plan.steal !== undefined) {
         yield* Effect.logInfo("stealing a lease", {
           partition: Partition.format(plan.steal.partition),
@@ -562,21 +578,33 @@ const engine = <E, R>(
         })
         yield* tryAcquire(plan.steal)
       }
-      for (const lease of all) {
-        if (held.has(Partition.key(lease.partition))) {
-          const head = yield* feed.head(lease.partition)
-          heads.set(Partition.key(lease.partition), head)
-        }
-      }
+      // Heads for the lag metric, read after the leases so they never delay a takeover.
+      yield* Effect.forEach(
+        all.filter((lease) => held.has(Partition.key(lease.partition))),
+        (lease) =>
+          Effect.map(feed.head(lease.partition), (head) => {
+            heads.set(Partition.key(lease.partition), head)
+          }),
+        { concurrency: 8, discard: true }
+      )
     }).pipe(
       Effect.catch((error) => Effect.logWarning("balance cycle failed", { error: error.message })),
       Effect.annotateLogs({ group, owner })
     )
 
-    yield* Effect.forkIn(
+    const balancer = yield* Effect.forkIn(
       balance.pipe(Effect.repeat(Schedule.spaced(Duration.millis(options.balanceIntervalMillis)))),
       scope,
       { startImmediately: true }
+    )
+    // Shutdown: stop balancing, then interrupt every partition and wait until each has released
+    // its lease, so a process that exits right after its scope closes has handed everything over.
+    yield* Scope.addFinalizer(
+      scope,
+      Effect.andThen(
+        Fiber.interrupt(balancer),
+        Effect.suspend(() => Fiber.interruptAll([...workers]))
+      )
     )
 
     const awaitLocal = (key: string, position: number) =>
