@@ -52,7 +52,7 @@ import { type ConsumerOptions, InvalidConsumerOptions, type Resolved, resolve } 
 import { type DeadLetter, DeadLetterStore, type DeadLetterStoreError, truncateError } from "./DeadLetterStore.ts"
 import type { EventCodec } from "./EventCodec.ts"
 import { EventFeed } from "./EventFeed.ts"
-import type { CorruptEvent, StoreFailure, StoreUnavailable } from "./EventStoreError.ts"
+import type { CorruptEvent, ReadError } from "./EventStoreError.ts"
 import type { Lease } from "./Lease.ts"
 import { LeaseLost, LeaseStore, type LeaseStoreError } from "./LeaseStore.ts"
 import * as Partition from "./Partition.ts"
@@ -411,7 +411,7 @@ const engine = <E, R>(
           const recovering = after < recoverUntil || lease.attempts > 0
           const read = yield* Effect.result(poll(after, recovering ? 1 : options.batchSize))
           if (read._tag === "Failure") {
-            const error: CorruptEvent | StoreUnavailable | StoreFailure = read.failure
+            const error: ReadError = read.failure
             yield* halt(after + 1, lease.attempts, describe(error), error)
             return false
           }
