@@ -13,6 +13,7 @@ export * as CommandId from "./CommandId.ts"
 export * as Consumer from "./Consumer.ts"
 export { FeedGap, PartitionHalted } from "./ConsumerError.ts"
 export * as ConsumerOptions from "./ConsumerOptions.ts"
+export { InvalidConsumerOptions } from "./ConsumerOptions.ts"
 export {
   type DeadLetter,
   type DeadLetterFilter,
