@@ -423,7 +423,8 @@ export const handler = <E, D>(projection: DocumentProjection<E, D>, options: Han
       const folded = fold(group, current)
       if (!folded.changed) return 0
       if (current === undefined) {
-        if (folded.value === undefined) return 0
+        // Even a document created and removed within the batch is stored (as a
+        // tombstone): its versions stop a partial redelivery from creating it.
         yield* store.create(group.key, yield* envelope(group, folded))
       } else {
         yield* store.replace(group.key, yield* envelope(group, folded), current.etag)
@@ -438,9 +439,9 @@ export const handler = <E, D>(projection: DocumentProjection<E, D>, options: Han
     const careful = readFoldWrite(store, group).pipe(Effect.retry({ schedule: retry, while: isConflict }))
     if (!likelyNew) return careful
     // Optimistic create: the fold from nothing, created without a read. If the
-    // document exists after all, or the fold creates nothing, read and fold.
+    // document exists after all, or the fold changes nothing, read and fold.
     const folded = fold(group, undefined)
-    if (!folded.changed || folded.value === undefined) return careful
+    if (!folded.changed) return careful
     return envelope(group, folded).pipe(
       Effect.flatMap((data) => store.create(group.key, data)),
       Effect.as(1),

@@ -1,0 +1,384 @@
+import { assert, describe, it } from "@effect/vitest"
+import {
+  DocumentProjection,
+  EventCodec,
+  EventMetadata,
+  InMemoryReadModelStore,
+  Partition,
+  ReadModelStore,
+  type StoredEvent,
+  StreamId
+} from "@eventable/core"
+import { Effect, Option, Ref, Result, Schema, Stream } from "effect"
+
+class Registered extends Schema.TaggedClass<Registered>()("Registered", {
+  userName: Schema.String,
+  email: Schema.String
+}) {}
+class Renamed extends Schema.TaggedClass<Renamed>()("Renamed", { name: Schema.String }) {}
+class Blocked extends Schema.TaggedClass<Blocked>()("Blocked", {}) {}
+class Deleted extends Schema.TaggedClass<Deleted>()("Deleted", {}) {}
+const UserEvent = Schema.Union([Registered, Renamed, Blocked, Deleted])
+type UserEvent = typeof UserEvent.Type
+const codec = EventCodec.make(UserEvent)
+
+const UserView = Schema.Struct({ userName: Schema.String, email: Schema.String, blocked: Schema.Boolean })
+type UserView = typeof UserView.Type
+
+const users = DocumentProjection.make({
+  view: "users",
+  codec,
+  document: UserView,
+  evolve: (user: UserView | undefined, { event }) => {
+    switch (event._tag) {
+      case "Registered":
+        return DocumentProjection.write({ userName: event.userName, email: event.email, blocked: false })
+      case "Renamed":
+        return user === undefined
+          ? DocumentProjection.unchanged
+          : DocumentProjection.write({ ...user, userName: event.name })
+      case "Blocked":
+        return user === undefined ? DocumentProjection.unchanged : DocumentProjection.write({ ...user, blocked: true })
+      case "Deleted":
+        return DocumentProjection.remove
+    }
+  }
+})
+
+// One document per tenant counting registrations from every stream: many streams write one document.
+const Stats = Schema.Struct({ registered: Schema.Int })
+const stats = DocumentProjection.make({
+  view: "stats",
+  codec,
+  document: Stats,
+  key: ({ streamId }) => ({ partitionKey: streamId.tenant, id: "totals" }),
+  evolve: (current: typeof Stats.Type | undefined, { event }) =>
+    event._tag === "Registered"
+      ? DocumentProjection.write({ registered: (current?.registered ?? 0) + 1 })
+      : DocumentProjection.unchanged
+})
+
+const tenant = "acme"
+const partition = Partition.make(tenant, "user", 0)
+
+/** Builds a feed of stored events the way a store numbers them: versions per stream, positions per partition. */
+const feedOf = (events: ReadonlyArray<readonly [id: string, event: UserEvent]>) =>
+  Effect.gen(function* () {
+    const versions = new Map<string, number>()
+    const feed: Array<StoredEvent> = []
+    for (const [id, event] of events) {
+      const encoded = Result.getOrThrow(codec.encode(event))
+      const version = (versions.get(id) ?? 0) + 1
+      versions.set(id, version)
+      feed.push({
+        ...encoded,
+        metadata: yield* EventMetadata.make(),
+        streamId: yield* StreamId.make({ tenant, category: "user", id }).pipe(Effect.orDie),
+        version,
+        partition,
+        position: feed.length + 1
+      })
+    }
+    return feed
+  })
+
+interface Counts {
+  readonly writes: number
+  readonly conflicts: number
+  readonly inFlight: number
+  readonly maxInFlight: number
+}
+
+/**
+ * The in-memory store wrapped to count writes, conflicts and writes in flight; each operation
+ * yields once, as a network round trip would, so concurrent fibers really interleave.
+ */
+const countingStore = Effect.gen(function* () {
+  const inner = yield* InMemoryReadModelStore.make
+  const counts = yield* Ref.make<Counts>({ writes: 0, conflicts: 0, inFlight: 0, maxInFlight: 0 })
+  const track = <A, E>(write: Effect.Effect<A, E>) =>
+    Ref.update(counts, (c) => ({
+      ...c,
+      inFlight: c.inFlight + 1,
+      maxInFlight: Math.max(c.maxInFlight, c.inFlight + 1)
+    })).pipe(
+      Effect.andThen(Effect.yieldNow),
+      Effect.andThen(write),
+      Effect.tap(() => Ref.update(counts, (c) => ({ ...c, writes: c.writes + 1 }))),
+      Effect.tapError(() => Ref.update(counts, (c) => ({ ...c, conflicts: c.conflicts + 1 }))),
+      Effect.ensuring(Ref.update(counts, (c) => ({ ...c, inFlight: c.inFlight - 1 })))
+    )
+  const store = ReadModelStore.ReadModelStore.of({
+    ...inner,
+    get: (key) => Effect.yieldNow.pipe(Effect.andThen(inner.get(key))),
+    create: (key, data) => track(inner.create(key, data)),
+    replace: (key, data, etag) => track(inner.replace(key, data, etag)),
+    delete: (key, etag) => track(inner.delete(key, etag))
+  })
+  return { store, counts, reset: Ref.set(counts, { writes: 0, conflicts: 0, inFlight: 0, maxInFlight: 0 }) }
+})
+
+const withStore = <A, E>(
+  body: (tools: Effect.Success<typeof countingStore>) => Effect.Effect<A, E, ReadModelStore.ReadModelStore>
+) =>
+  Effect.gen(function* () {
+    const tools = yield* countingStore
+    return yield* body(tools).pipe(Effect.provideService(ReadModelStore.ReadModelStore, tools.store))
+  })
+
+const handleUsers = DocumentProjection.handler(users)
+const getUser = (id: string) =>
+  DocumentProjection.get(users, { partitionKey: tenant, id }).pipe(
+    Effect.map(Option.map((projected) => ({ ...projected, document: Option.getOrThrow(projected.document) })))
+  )
+
+const allDocuments = (view: string) =>
+  Effect.flatMap(ReadModelStore.ReadModelStore, (store) =>
+    Stream.runCollect(store.query({ view, partitionKey: tenant })).pipe(
+      Effect.map((documents) => documents.map((d) => ({ id: d.key.id, data: d.data })))
+    )
+  )
+
+describe("DocumentProjection", () => {
+  it.effect(
+    "given a register and a rename in one batch, when handled, then the document is written once with both",
+    () =>
+      withStore(({ counts }) =>
+        Effect.gen(function* () {
+          const feed = yield* feedOf([
+            ["u-1", new Registered({ userName: "ada", email: "ada@example.com" })],
+            ["u-1", new Renamed({ name: "Ada Lovelace" })]
+          ])
+          yield* handleUsers(feed)
+          const user = Option.getOrThrow(yield* getUser("u-1"))
+          assert.deepStrictEqual(user.document, { userName: "Ada Lovelace", email: "ada@example.com", blocked: false })
+          assert.deepStrictEqual(user.versions, { [DocumentProjection.streamKey(feed[0]!.streamId)]: 2 })
+          assert.strictEqual((yield* Ref.get(counts)).writes, 1)
+        })
+      )
+  )
+
+  it.effect("given a stored user, when a later batch renames it, then the email is kept", () =>
+    withStore(() =>
+      Effect.gen(function* () {
+        const feed = yield* feedOf([
+          ["u-1", new Registered({ userName: "ada", email: "ada@example.com" })],
+          ["u-1", new Renamed({ name: "Ada" })],
+          ["u-1", new Blocked()]
+        ])
+        yield* handleUsers(feed.slice(0, 1))
+        yield* handleUsers(feed.slice(1, 2))
+        yield* handleUsers(feed.slice(2))
+        assert.deepStrictEqual(Option.getOrThrow(yield* getUser("u-1")).document, {
+          userName: "Ada",
+          email: "ada@example.com",
+          blocked: true
+        })
+      })
+    )
+  )
+
+  it.effect("given a handled batch, when it is delivered again, then nothing is written and nothing changes", () =>
+    withStore(({ counts, reset }) =>
+      Effect.gen(function* () {
+        const feed = yield* feedOf([
+          ["u-1", new Registered({ userName: "ada", email: "ada@example.com" })],
+          ["u-2", new Registered({ userName: "bob", email: "bob@example.com" })],
+          ["u-1", new Renamed({ name: "Ada" })],
+          ["u-2", new Deleted()]
+        ])
+        yield* handleUsers(feed)
+        const before = yield* allDocuments("users")
+        const etag = Option.getOrThrow(yield* getUser("u-1")).etag
+        yield* reset
+        yield* handleUsers(feed)
+        yield* handleUsers(feed.slice(1, 3))
+        assert.strictEqual((yield* Ref.get(counts)).writes, 0)
+        assert.deepStrictEqual(yield* allDocuments("users"), before)
+        assert.strictEqual(Option.getOrThrow(yield* getUser("u-1")).etag, etag)
+      })
+    )
+  )
+
+  it.effect("given a history, when it is replayed from position 0, then the documents are the same as live", () =>
+    Effect.gen(function* () {
+      const feed = yield* feedOf([
+        ["u-1", new Registered({ userName: "ada", email: "ada@example.com" })],
+        ["u-2", new Registered({ userName: "bob", email: "bob@example.com" })],
+        ["u-3", new Registered({ userName: "cy", email: "cy@example.com" })],
+        ["u-1", new Renamed({ name: "Ada" })],
+        ["u-2", new Blocked()],
+        ["u-3", new Deleted()],
+        ["u-2", new Renamed({ name: "Bob" })]
+      ])
+      // Live: small batches as they come. Then a rebuild into a fresh store, and a replay over the live one.
+      const live = yield* withStore(() =>
+        Effect.gen(function* () {
+          for (let i = 0; i < feed.length; i += 2) yield* handleUsers(feed.slice(i, i + 2))
+          const documents = yield* allDocuments("users")
+          yield* handleUsers(feed)
+          assert.deepStrictEqual(yield* allDocuments("users"), documents)
+          return documents
+        })
+      )
+      const rebuilt = yield* withStore(() => handleUsers(feed).pipe(Effect.andThen(allDocuments("users"))))
+      assert.deepStrictEqual(rebuilt, live)
+      assert.deepStrictEqual(
+        live.map((d) => [d.id, (d.data.value as { userName?: string } | null)?.userName ?? null]),
+        [
+          ["u-1", "Ada"],
+          ["u-2", "Bob"],
+          ["u-3", null]
+        ]
+      )
+    })
+  )
+
+  it.effect("given a removed document, when its earlier events are delivered again, then it stays removed", () =>
+    withStore(() =>
+      Effect.gen(function* () {
+        const feed = yield* feedOf([
+          ["u-1", new Registered({ userName: "ada", email: "ada@example.com" })],
+          ["u-1", new Deleted()]
+        ])
+        yield* handleUsers(feed.slice(0, 1))
+        assert.isTrue(Option.isSome(yield* getUser("u-1")))
+        // Redelivery of the first event together with the removal (the optimistic create must not hide it).
+        yield* handleUsers(feed)
+        assert.isTrue(Option.isNone(yield* getUser("u-1")))
+        yield* handleUsers(feed.slice(0, 1))
+        assert.isTrue(Option.isNone(yield* getUser("u-1")))
+        assert.strictEqual(yield* Stream.runCount(DocumentProjection.query(users, tenant)), 0)
+      })
+    )
+  )
+
+  it.effect("given many events for two documents in one batch, then each document is written exactly once", () =>
+    withStore(({ counts }) =>
+      Effect.gen(function* () {
+        const events: Array<readonly [string, UserEvent]> = [
+          ["u-1", new Registered({ userName: "a0", email: "a@example.com" })],
+          ["u-2", new Registered({ userName: "b0", email: "b@example.com" })]
+        ]
+        for (let i = 1; i <= 10; i++) events.push(["u-1", new Renamed({ name: `a${i}` })])
+        for (let i = 1; i <= 5; i++) events.push(["u-2", new Renamed({ name: `b${i}` })])
+        const feed = yield* feedOf(events)
+        yield* handleUsers(feed.slice(0, 2))
+        const first = yield* Ref.get(counts)
+        yield* handleUsers(feed.slice(2))
+        assert.strictEqual((yield* Ref.get(counts)).writes - first.writes, 2)
+        assert.strictEqual(Option.getOrThrow(yield* getUser("u-1")).document.userName, "a10")
+        assert.strictEqual(Option.getOrThrow(yield* getUser("u-2")).document.userName, "b5")
+      })
+    )
+  )
+
+  it.live("given concurrent batches updating one document, then every update lands (conflicts are retried)", () =>
+    withStore(({ counts }) =>
+      Effect.gen(function* () {
+        const batches = yield* Effect.forEach(
+          Array.from({ length: 8 }, (_, b) => b),
+          (b) =>
+            feedOf(
+              Array.from(
+                { length: 5 },
+                (_, i) => [`u-${b}-${i}`, new Registered({ userName: "x", email: "x@example.com" })] as const
+              )
+            )
+        )
+        const handleStats = DocumentProjection.handler(stats)
+        yield* Effect.forEach(batches, handleStats, { concurrency: "unbounded", discard: true })
+        const totals = yield* DocumentProjection.get(stats, { partitionKey: tenant, id: "totals" })
+        assert.deepStrictEqual(Option.getOrThrow(totals).document, Option.some({ registered: 40 }))
+        assert.isAbove((yield* Ref.get(counts)).conflicts, 0, "the batches really raced")
+      })
+    )
+  )
+
+  it.effect("given a batch of 40 documents and a bound of 4, then at most 4 writes are in flight", () =>
+    withStore(({ counts }) =>
+      Effect.gen(function* () {
+        const feed = yield* feedOf(
+          Array.from({ length: 40 }, (_, i) => [`u-${i}`, new Registered({ userName: `n${i}`, email: "e@x" })] as const)
+        )
+        yield* DocumentProjection.handler(users, { concurrency: 4 })(feed)
+        const { writes, maxInFlight } = yield* Ref.get(counts)
+        assert.strictEqual(writes, 40)
+        assert.strictEqual(maxInFlight, 4)
+      })
+    )
+  )
+
+  it.effect("given a write that fails, then the handler fails with it instead of completing", () =>
+    Effect.gen(function* () {
+      const inner = yield* InMemoryReadModelStore.make
+      const failing = ReadModelStore.ReadModelStore.of({
+        ...inner,
+        create: () =>
+          Effect.fail(
+            new ReadModelStore.ReadModelUnavailable({ operation: "create", reason: "throttled for the test" })
+          )
+      })
+      const feed = yield* feedOf([["u-1", new Registered({ userName: "ada", email: "a@x" })]])
+      const error = yield* Effect.flip(
+        handleUsers(feed).pipe(Effect.provideService(ReadModelStore.ReadModelStore, failing))
+      )
+      assert.strictEqual(error._tag, "ReadModelUnavailable")
+    })
+  )
+
+  it.effect("given an event the codec cannot decode, then CorruptEvent and nothing is written", () =>
+    withStore(({ counts }) =>
+      Effect.gen(function* () {
+        const feed = yield* feedOf([
+          ["u-1", new Registered({ userName: "ada", email: "a@x" })],
+          ["u-2", new Registered({ userName: "bob", email: "b@x" })]
+        ])
+        const broken = [feed[0]!, { ...feed[1]!, data: "{not json" }]
+        const error = yield* Effect.flip(handleUsers(broken))
+        assert.strictEqual(error._tag, "CorruptEvent")
+        assert.strictEqual((yield* Ref.get(counts)).writes, 0)
+      })
+    )
+  )
+
+  it.effect("given a stored document that does not match the schema, then CorruptDocument", () =>
+    withStore(({ store }) =>
+      Effect.gen(function* () {
+        yield* store.create(
+          { view: "users", partitionKey: tenant, id: "u-1" },
+          { value: { userName: 42 }, versions: {} }
+        )
+        const feed = yield* feedOf([
+          ["u-1", new Registered({ userName: "ada", email: "a@x" })],
+          ["u-1", new Renamed({ name: "Ada" })]
+        ])
+        const error = yield* Effect.flip(handleUsers(feed.slice(1)))
+        assert.strictEqual(error._tag, "CorruptDocument")
+      })
+    )
+  )
+
+  it.effect("given users in a partition, when queried by a field, then only live matches come back", () =>
+    withStore(() =>
+      Effect.gen(function* () {
+        const feed = yield* feedOf([
+          ["u-1", new Registered({ userName: "ada", email: "a@x" })],
+          ["u-2", new Registered({ userName: "bob", email: "b@x" })],
+          ["u-3", new Registered({ userName: "cy", email: "c@x" })],
+          ["u-1", new Blocked()],
+          ["u-3", new Blocked()],
+          ["u-3", new Deleted()]
+        ])
+        yield* handleUsers(feed)
+        const blocked = yield* Stream.runCollect(
+          DocumentProjection.query(users, tenant, { where: [{ path: ["blocked"], value: true }], pageSize: 1 })
+        )
+        assert.deepStrictEqual(
+          blocked.map((p) => [p.id, Option.getOrThrow(p.document).userName]),
+          [["u-1", "ada"]]
+        )
+      })
+    )
+  )
+})
