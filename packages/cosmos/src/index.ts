@@ -1,6 +1,9 @@
 /**
- * @eventable/cosmos: read models on Azure Cosmos DB.
+ * @eventable/cosmos: read models on Azure Cosmos DB, the `ReadModelStore`
+ * that document projections write to.
  *
  * @since 0.1.0
  */
-export {}
+
+export * as CosmosConfig from "./CosmosConfig.ts"
+export * as CosmosReadModelStore from "./CosmosReadModelStore.ts"

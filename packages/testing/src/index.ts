@@ -6,6 +6,11 @@
  */
 
 export { Azurite, AzuriteError, type AzuriteInstance, type Options as AzuriteOptions } from "./Azurite.ts"
+export {
+  CosmosEmulator,
+  CosmosEmulatorError,
+  type CosmosEmulatorInstance
+} from "./CosmosEmulator.ts"
 export * as DeadLetterStoreConformance from "./DeadLetterStoreConformance.ts"
 export * as DeciderSpecification from "./DeciderSpecification.ts"
 export * as EventStoreConformance from "./EventStoreConformance.ts"
