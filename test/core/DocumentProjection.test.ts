@@ -1,86 +1,17 @@
 import { assert, describe, it } from "@effect/vitest"
+import { DocumentProjection, InMemoryReadModelStore, ReadModelStore } from "@eventable/core"
+import { Effect, Option, Ref, Stream } from "effect"
 import {
-  DocumentProjection,
-  EventCodec,
-  EventMetadata,
-  InMemoryReadModelStore,
-  Partition,
-  ReadModelStore,
-  type StoredEvent,
-  StreamId
-} from "@eventable/core"
-import { Effect, Option, Ref, Result, Schema, Stream } from "effect"
-
-class Registered extends Schema.TaggedClass<Registered>()("Registered", {
-  userName: Schema.String,
-  email: Schema.String
-}) {}
-class Renamed extends Schema.TaggedClass<Renamed>()("Renamed", { name: Schema.String }) {}
-class Blocked extends Schema.TaggedClass<Blocked>()("Blocked", {}) {}
-class Deleted extends Schema.TaggedClass<Deleted>()("Deleted", {}) {}
-const UserEvent = Schema.Union([Registered, Renamed, Blocked, Deleted])
-type UserEvent = typeof UserEvent.Type
-const codec = EventCodec.make(UserEvent)
-
-const UserView = Schema.Struct({ userName: Schema.String, email: Schema.String, blocked: Schema.Boolean })
-type UserView = typeof UserView.Type
-
-const users = DocumentProjection.make({
-  view: "users",
-  codec,
-  document: UserView,
-  evolve: (user: UserView | undefined, { event }) => {
-    switch (event._tag) {
-      case "Registered":
-        return DocumentProjection.write({ userName: event.userName, email: event.email, blocked: false })
-      case "Renamed":
-        return user === undefined
-          ? DocumentProjection.unchanged
-          : DocumentProjection.write({ ...user, userName: event.name })
-      case "Blocked":
-        return user === undefined ? DocumentProjection.unchanged : DocumentProjection.write({ ...user, blocked: true })
-      case "Deleted":
-        return DocumentProjection.remove
-    }
-  }
-})
-
-// One document per tenant counting registrations from every stream: many streams write one document.
-const Stats = Schema.Struct({ registered: Schema.Int })
-const stats = DocumentProjection.make({
-  view: "stats",
-  codec,
-  document: Stats,
-  key: ({ streamId }) => ({ partitionKey: streamId.tenant, id: "totals" }),
-  evolve: (current: typeof Stats.Type | undefined, { event }) =>
-    event._tag === "Registered"
-      ? DocumentProjection.write({ registered: (current?.registered ?? 0) + 1 })
-      : DocumentProjection.unchanged
-})
-
-const tenant = "acme"
-const partition = Partition.make(tenant, "user", 0)
-
-/** Builds a feed of stored events the way a store numbers them: versions per stream, positions per partition. */
-const feedOf = (events: ReadonlyArray<readonly [id: string, event: UserEvent]>) =>
-  Effect.gen(function* () {
-    const versions = new Map<string, number>()
-    const feed: Array<StoredEvent> = []
-    for (const [id, event] of events) {
-      const encoded = Result.getOrThrow(codec.encode(event))
-      const version = (versions.get(id) ?? 0) + 1
-      versions.set(id, version)
-      feed.push({
-        ...encoded,
-        metadata: yield* EventMetadata.make(),
-        streamId: yield* StreamId.make({ tenant, category: "user", id }).pipe(Effect.orDie),
-        version,
-        partition,
-        position: feed.length + 1
-      })
-    }
-    return feed
-  })
+  Blocked,
+  Deleted,
+  feedOf,
+  Registered,
+  Renamed,
+  stats,
+  tenant,
+  type UserEvent,
+  users
+} from "./userProjection.ts"
 
 interface Counts {
   readonly writes: number

@@ -56,7 +56,8 @@ import {
   Result,
   Schedule,
   Schema,
-  type Scope
+  type Scope,
+  Semaphore
 } from "effect"
 import * as CosmosConfig from "./CosmosConfig.ts"
 
@@ -205,38 +206,51 @@ export const make = (
     ).pipe(
       Effect.map((response) => response.database),
       Effect.catchTag("Conflict", (outcome) =>
-        Effect.fail(
-          new ReadModelStore.ReadModelFailure({
-            operation: "CosmosReadModelStore.database",
-            reason: `unexpected HTTP ${outcome.status} creating the database`,
-            status: outcome.status
-          })
-        )
+        outcome.status === 409
+          ? Effect.succeed(client.database(options.database))
+          : Effect.fail(
+              new ReadModelStore.ReadModelFailure({
+                operation: "CosmosReadModelStore.database",
+                reason: `unexpected HTTP ${outcome.status} creating the database`,
+                status: outcome.status
+              })
+            )
       )
     )
 
+    // Containers are created on a view's first use, one at a time (a rare
+    // path), and remembered. A 409 means another process created it meanwhile.
     const containers = new Map<string, Container>()
-    const containerOf = (view: string) =>
+    const creating = yield* Semaphore.make(1)
+    const containerOf = (
+      view: string
+    ): Effect.Effect<Container, ReadModelStore.ReadModelUnavailable | ReadModelStore.ReadModelFailure> =>
       Effect.suspend(() => {
         const known = containers.get(view)
         if (known !== undefined) return Effect.succeed(known)
         const id = options.containers.get(view) ?? view
-        return call("CosmosReadModelStore.container", (abortSignal) =>
-          database.containers.createIfNotExists({ id, partitionKey: { paths: ["/pk"] } }, { abortSignal })
-        ).pipe(
-          Effect.map((response) => {
-            containers.set(view, response.container)
-            return response.container
-          }),
-          Effect.catchTag("Conflict", (outcome) =>
-            Effect.fail(
-              new ReadModelStore.ReadModelFailure({
-                operation: "CosmosReadModelStore.container",
-                reason: `unexpected HTTP ${outcome.status} creating container ${id}`,
-                status: outcome.status
-              })
+        return creating.withPermit(
+          Effect.suspend(() => {
+            const created = containers.get(view)
+            if (created !== undefined) return Effect.succeed(created)
+            return call("CosmosReadModelStore.container", (abortSignal) =>
+              database.containers.createIfNotExists({ id, partitionKey: { paths: ["/pk"] } }, { abortSignal })
+            ).pipe(
+              Effect.map((response) => response.container),
+              Effect.catchTag("Conflict", (outcome) =>
+                outcome.status === 409
+                  ? Effect.succeed(database.container(id))
+                  : Effect.fail(
+                      new ReadModelStore.ReadModelFailure({
+                        operation: "CosmosReadModelStore.container",
+                        reason: `unexpected HTTP ${outcome.status} creating container ${id}`,
+                        status: outcome.status
+                      })
+                    )
+              ),
+              Effect.tap((container) => Effect.sync(() => containers.set(view, container)))
             )
-          )
+          })
         )
       })
 
