@@ -50,7 +50,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Option, Result, Schedule, Schema, Stream } from "effect"
+import { Effect, Metric, Option, Result, Schedule, Schema, Stream } from "effect"
 import type { EventCodec } from "./EventCodec.ts"
 import type { CorruptEvent } from "./EventStoreError.ts"
 import {
@@ -342,6 +342,13 @@ export const storeQuery = <E, D>(
   ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize })
 })
 
+const documentsWritten = Metric.counter("eventable_projection_documents_written_total", {
+  description: "Documents created or replaced by document projections"
+})
+const writeConflicts = Metric.counter("eventable_projection_write_conflicts_total", {
+  description: "Document writes that lost a race (exists, stale ETag, gone) and were re-read and retried"
+})
+
 interface Group<E> {
   readonly key: DocumentKey
   readonly events: Array<RecordedEvent<E>>
@@ -436,7 +443,10 @@ export const handler = <E, D>(projection: DocumentProjection<E, D>, options: Han
     const first = group.events[0]!
     const likelyNew =
       first.version === 1 && group.events.every((event) => streamKey(event.streamId) === streamKey(first.streamId))
-    const careful = readFoldWrite(store, group).pipe(Effect.retry({ schedule: retry, while: isConflict }))
+    const careful = readFoldWrite(store, group).pipe(
+      Effect.tapError((error) => (isConflict(error) ? Metric.update(writeConflicts, 1) : Effect.void)),
+      Effect.retry({ schedule: retry, while: isConflict })
+    )
     if (!likelyNew) return careful
     // Optimistic create: the fold from nothing, created without a read. If the
     // document exists after all, or the fold changes nothing, read and fold.
@@ -464,6 +474,10 @@ export const handler = <E, D>(projection: DocumentProjection<E, D>, options: Han
         else group.events.push(event)
       }
       const written = yield* Effect.forEach(groups.values(), (group) => writeDocument(store, group), { concurrency })
+      yield* Metric.update(
+        documentsWritten,
+        written.reduce((sum, n) => sum + n, 0)
+      )
       yield* Effect.annotateCurrentSpan({
         "eventable.documents": groups.size,
         "eventable.writes": written.reduce((sum, n) => sum + n, 0)
