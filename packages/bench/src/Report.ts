@@ -8,6 +8,7 @@ import { cpus } from "node:os"
 import * as CommandBench from "./CommandBench.ts"
 import * as ConsumerBench from "./ConsumerBench.ts"
 import { goals as coreGoals } from "./CoreBench.ts"
+import * as ProjectionBench from "./ProjectionBench.ts"
 
 /**
  * A benchmark figure with a goal.
@@ -47,7 +48,8 @@ export const goals: ReadonlyArray<Goal> = [
   },
   ...CommandBench.goals,
   ...coreGoals,
-  ...ConsumerBench.goals
+  ...ConsumerBench.goals,
+  ...ProjectionBench.goals
 ]
 
 const format = (value: number) =>
