@@ -1,17 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
-import { DocumentProjection, InMemoryReadModelStore, ReadModelStore } from "@eventable/core"
+import { DocumentProjection, EventCodec, InMemoryReadModelStore, ReadModelStore } from "@eventable/core"
 import { Effect, Option, Ref, Stream } from "effect"
-import {
-  Blocked,
-  Deleted,
-  feedOf,
-  Registered,
-  Renamed,
-  stats,
-  tenant,
-  type UserEvent,
-  users
-} from "./userProjection.ts"
+import { Blocked, Deleted, feedOf, Registered, Renamed, stats, tenant, UserEvent, users } from "./userProjection.ts"
 
 interface Counts {
   readonly writes: number
@@ -269,6 +259,33 @@ describe("DocumentProjection", () => {
         const error = yield* Effect.flip(handleUsers(broken))
         assert.strictEqual(error._tag, "CorruptEvent")
         assert.strictEqual((yield* Ref.get(counts)).writes, 0)
+      })
+    )
+  )
+
+  it.effect("given an event of an unknown type, then it is skipped under the skip policy and fails otherwise", () =>
+    withStore(({ counts }) =>
+      Effect.gen(function* () {
+        const feed = yield* feedOf([
+          ["u-1", new Registered({ userName: "ada", email: "a@x" })],
+          ["u-1", new Renamed({ name: "Ada" })],
+          ["u-1", new Blocked()]
+        ])
+        const withUnknown = [feed[0]!, { ...feed[1]!, type: "NicknameAdded", data: "{}" }, feed[2]!]
+        const strict = yield* Effect.flip(handleUsers(withUnknown))
+        assert.strictEqual(strict._tag, "CorruptEvent")
+        assert.strictEqual((yield* Ref.get(counts)).writes, 0)
+
+        const tolerant = DocumentProjection.make({
+          ...users,
+          codec: EventCodec.make(UserEvent, { unknownTypes: "skip" })
+        })
+        yield* DocumentProjection.handler(tolerant)(withUnknown)
+        assert.deepStrictEqual(Option.getOrThrow(yield* getUser("u-1")).document, {
+          userName: "ada",
+          email: "a@x",
+          blocked: true
+        })
       })
     )
   )

@@ -12,7 +12,7 @@ export class Registered extends Schema.TaggedClass<Registered>()("Registered", {
 export class Renamed extends Schema.TaggedClass<Renamed>()("Renamed", { name: Schema.String }) {}
 export class Blocked extends Schema.TaggedClass<Blocked>()("Blocked", {}) {}
 export class Deleted extends Schema.TaggedClass<Deleted>()("Deleted", {}) {}
-const UserEvent = Schema.Union([Registered, Renamed, Blocked, Deleted])
+export const UserEvent = Schema.Union([Registered, Renamed, Blocked, Deleted])
 export type UserEvent = typeof UserEvent.Type
 export const codec = EventCodec.make(UserEvent)
 

@@ -369,7 +369,9 @@ const isConflict = (error: { readonly _tag: string }) =>
  * new); if it exists after all, the create fails and the normal read path
  * takes over. That saves a read per new document during catch-up.
  *
- * Fails with `CorruptEvent` (an event the codec cannot decode; nothing is
+ * Events of a type the codec does not know are skipped when the codec's
+ * `unknownTypes` policy is `"skip"`. Fails with `CorruptEvent` (an event the
+ * codec cannot decode, or an unknown type under the `"fail"` policy; nothing is
  * written), `CorruptDocument`, a store error, or a conflict when the retry
  * schedule ran out. Documents of the batch written before a failure stay
  * written; redelivering the batch skips their events by version.
@@ -464,7 +466,10 @@ export const handler = <E, D>(projection: DocumentProjection<E, D>, options: Han
       const store = yield* ReadModelStore
       const groups = new Map<string, Group<E>>()
       for (const stored of events) {
-        const event = yield* projection.codec.decodeStored(stored)
+        // An unknown type is skipped under the codec's "skip" policy, and fails the batch otherwise.
+        const decoded = yield* projection.codec.decodeKnown(stored)
+        if (Option.isNone(decoded)) continue
+        const event = decoded.value
         const target = projection.key(event)
         if (target === undefined) continue
         const key = { view: projection.view, partitionKey: target.partitionKey, id: target.id }

@@ -25,6 +25,7 @@ export {
 } from "./DeadLetterStore.ts"
 export * as Decider from "./Decider.ts"
 export * as DocumentProjection from "./DocumentProjection.ts"
+export { CorruptDocument, type ProjectionError } from "./DocumentProjection.ts"
 export * as EventCodec from "./EventCodec.ts"
 export * as EventData from "./EventData.ts"
 export { EventFeed, type PartitionFilter } from "./EventFeed.ts"
@@ -47,6 +48,14 @@ export * as Lease from "./Lease.ts"
 export { LeaseLost, LeaseStore, type LeaseStoreError } from "./LeaseStore.ts"
 export * as Partition from "./Partition.ts"
 export * as ReadModelStore from "./ReadModelStore.ts"
+export {
+  DocumentExists,
+  DocumentNotFound,
+  type ReadModelError,
+  ReadModelFailure,
+  ReadModelUnavailable,
+  StaleDocument
+} from "./ReadModelStore.ts"
 export type { RecordedEvent } from "./RecordedEvent.ts"
 export { RetriesExhausted } from "./RetriesExhausted.ts"
 export type { Snapshot } from "./Snapshot.ts"

@@ -6,4 +6,5 @@
  */
 
 export * as CosmosConfig from "./CosmosConfig.ts"
+export { CosmosConfigError } from "./CosmosConfig.ts"
 export * as CosmosReadModelStore from "./CosmosReadModelStore.ts"
