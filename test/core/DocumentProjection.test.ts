@@ -4,6 +4,7 @@ import { Effect, Option, Ref, Stream } from "effect"
 import { Blocked, Deleted, feedOf, Registered, Renamed, stats, tenant, UserEvent, users } from "./userProjection.ts"
 
 interface Counts {
+  readonly reads: number
   readonly writes: number
   readonly conflicts: number
   readonly inFlight: number
@@ -16,7 +17,7 @@ interface Counts {
  */
 const countingStore = Effect.gen(function* () {
   const inner = yield* InMemoryReadModelStore.make
-  const counts = yield* Ref.make<Counts>({ writes: 0, conflicts: 0, inFlight: 0, maxInFlight: 0 })
+  const counts = yield* Ref.make<Counts>({ reads: 0, writes: 0, conflicts: 0, inFlight: 0, maxInFlight: 0 })
   const track = <A, E>(write: Effect.Effect<A, E>) =>
     Ref.update(counts, (c) => ({
       ...c,
@@ -31,12 +32,16 @@ const countingStore = Effect.gen(function* () {
     )
   const store = ReadModelStore.ReadModelStore.of({
     ...inner,
-    get: (key) => Effect.yieldNow.pipe(Effect.andThen(inner.get(key))),
+    get: (key) =>
+      Ref.update(counts, (c) => ({ ...c, reads: c.reads + 1 })).pipe(
+        Effect.andThen(Effect.yieldNow),
+        Effect.andThen(inner.get(key))
+      ),
     create: (key, data) => track(inner.create(key, data)),
     replace: (key, data, etag) => track(inner.replace(key, data, etag)),
     delete: (key, etag) => track(inner.delete(key, etag))
   })
-  return { store, counts, reset: Ref.set(counts, { writes: 0, conflicts: 0, inFlight: 0, maxInFlight: 0 }) }
+  return { store, counts, reset: Ref.set(counts, { reads: 0, writes: 0, conflicts: 0, inFlight: 0, maxInFlight: 0 }) }
 })
 
 const withStore = <A, E>(
@@ -192,6 +197,65 @@ describe("DocumentProjection", () => {
         assert.strictEqual(Option.getOrThrow(yield* getUser("u-2")).document.userName, "b5")
       })
     )
+  )
+
+  it.effect("given a document this handler wrote, when its next batch comes, then it is written without a read", () =>
+    withStore(({ counts, reset }) =>
+      Effect.gen(function* () {
+        const feed = yield* feedOf([
+          ["u-1", new Registered({ userName: "ada", email: "a@x" })],
+          ["u-1", new Renamed({ name: "Ada" })],
+          ["u-1", new Blocked()]
+        ])
+        const handle = DocumentProjection.handler(users)
+        yield* handle(feed.slice(0, 1))
+        yield* reset
+        yield* handle(feed.slice(1, 2))
+        yield* handle(feed.slice(2))
+        assert.deepStrictEqual(yield* Ref.get(counts), {
+          reads: 0,
+          writes: 2,
+          conflicts: 0,
+          inFlight: 0,
+          maxInFlight: 1
+        })
+        // Without the cache every update reads first.
+        const uncached = DocumentProjection.handler(users, { cacheSize: 0 })
+        const more = yield* feedOf([
+          ["u-2", new Registered({ userName: "bob", email: "b@x" })],
+          ["u-2", new Blocked()]
+        ])
+        yield* reset
+        yield* uncached(more.slice(0, 1))
+        yield* uncached(more.slice(1))
+        assert.strictEqual((yield* Ref.get(counts)).reads, 1)
+      })
+    )
+  )
+
+  it.live(
+    "given a cached document changed by another writer, then the next write re-reads and keeps both changes",
+    () =>
+      withStore(({ counts }) =>
+        Effect.gen(function* () {
+          const batches = yield* Effect.forEach([0, 1, 2], (b) =>
+            feedOf(
+              Array.from(
+                { length: 5 },
+                (_, i) => [`s-${b}-${i}`, new Registered({ userName: "x", email: "x@example.com" })] as const
+              )
+            )
+          )
+          const mine = DocumentProjection.handler(stats)
+          const theirs = DocumentProjection.handler(stats)
+          yield* mine(batches[0]!)
+          yield* theirs(batches[1]!)
+          yield* mine(batches[2]!)
+          const totals = yield* DocumentProjection.get(stats, { partitionKey: tenant, id: "totals" })
+          assert.deepStrictEqual(Option.getOrThrow(totals).document, Option.some({ registered: 15 }))
+          assert.strictEqual((yield* Ref.get(counts)).conflicts, 1, "the stale cached ETag was refused once")
+        })
+      )
   )
 
   it.live("given concurrent batches updating one document, then every update lands (conflicts are retried)", () =>

@@ -3,11 +3,13 @@
  * in-process stand-in) against plain SDK upserts of the same documents, with
  * the same concurrency, interleaved in the same run.
  *
- * Each round projects a fresh set of users in two consumer-sized batches per
- * slice: first their registration and a rename (folded into one create per
- * user), then a block (a read and a conditional replace per user). The raw
- * contender upserts the same final documents twice, with the same batches and
- * the same concurrency, without reading and without conditions.
+ * Each round projects a fresh set of users in consumer-sized batches: first
+ * their registration and a rename (folded into one create per user), then a
+ * block (a conditional replace per user; with the handler's document cache
+ * no read, without it a read first). The raw contender upserts the same
+ * final documents twice, with the same batches and the same concurrency,
+ * without reading and without conditions. All three contenders write to
+ * their own containers, interleaved round by round.
  *
  * @since 0.1.0
  */
@@ -161,19 +163,26 @@ export const run = (settings: Settings) =>
       return container
     })
     const handle = DocumentProjection.handler(users, { concurrency: settings.concurrency })
-    // Create the projection's container before timing.
+    // The same projection into its own container, without the document cache: every update reads first.
+    const usersUncached = DocumentProjection.make({ ...users, view: "users-uncached" })
+    const handleUncached = DocumentProjection.handler(usersUncached, {
+      concurrency: settings.concurrency,
+      cacheSize: 0
+    })
+    // Create the projections' containers before timing.
     yield* store.get({ view: "users", partitionKey: "warm-up", id: "none" })
+    yield* store.get({ view: "users-uncached", partitionKey: "warm-up", id: "none" })
 
     const perBatch = settings.batchDocuments
     const rounds = yield* Effect.forEach(
       Array.from({ length: settings.rounds }, (_, i) => i),
       (round) => roundFeed(`r${round}`, settings.documents)
     )
-    const project = (round: number) =>
+    const projectWith = (handler: typeof handle) => (round: number) =>
       Effect.gen(function* () {
         const { created, blocked } = rounds[round]!
-        for (const batch of chunks(created, perBatch * 2)) yield* handle(batch)
-        for (const batch of chunks(blocked, perBatch)) yield* handle(batch)
+        for (const batch of chunks(created, perBatch * 2)) yield* handler(batch)
+        for (const batch of chunks(blocked, perBatch)) yield* handler(batch)
       }).pipe(Effect.provideService(ReadModelStore.ReadModelStore, store))
     const upsert = (round: number) =>
       Effect.gen(function* () {
@@ -204,11 +213,18 @@ export const run = (settings: Settings) =>
     yield* log(
       `projection.cosmos: ${settings.rounds} rounds of ${settings.documents} documents (2 writes each), batches of ${perBatch}, concurrency ${settings.concurrency}`
     )
-    const medians = yield* Measure.alternate(settings.rounds, { projection: project, raw: upsert })
+    const medians = yield* Measure.alternate(settings.rounds, {
+      projection: projectWith(handle),
+      uncached: projectWith(handleUncached),
+      raw: upsert
+    })
     const writes = settings.documents * 2
     const projectionRate = writes / (medians.projection / 1000)
+    const uncachedRate = writes / (medians.uncached / 1000)
     const rawRate = writes / (medians.raw / 1000)
-    yield* log(`  projection ${projectionRate.toFixed(0)} docs/s, raw upsert ${rawRate.toFixed(0)} docs/s`)
+    yield* log(
+      `  projection ${projectionRate.toFixed(0)} docs/s (without the document cache ${uncachedRate.toFixed(0)}), raw upsert ${rawRate.toFixed(0)} docs/s`
+    )
 
     // Sanity: the projection wrote what the fold says.
     const sample = yield* DocumentProjection.get(users, { partitionKey: "r0", id: "u-000000" }).pipe(
@@ -223,6 +239,8 @@ export const run = (settings: Settings) =>
     return {
       "projection.cosmos.docs_per_s": projectionRate,
       "projection.cosmos.raw_upsert_docs_per_s": rawRate,
+      "projection.cosmos.uncached.docs_per_s": uncachedRate,
+      "projection.cosmos.uncached.ratio_vs_raw_upsert": uncachedRate / rawRate,
       "projection.cosmos.ratio_vs_raw_upsert": projectionRate / rawRate
     } satisfies Record<string, number>
   }).pipe(Effect.scoped)
