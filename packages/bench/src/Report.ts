@@ -109,6 +109,7 @@ export const write = (
     "  Reads are interleaved one by one; the figures are the medians per read.",
     ...CommandBench.method,
     ...ConsumerBench.method,
+    ...ProjectionBench.method,
     "- `*.overhead_ms` is the library's absolute cost over the raw SDK per operation. Against Azurite on",
     "  localhost a transaction takes about 2 ms, so a fixed client-side cost shows as a large ratio; against",
     "  Azure, where a transaction takes several milliseconds more, the same cost is a smaller share.",
