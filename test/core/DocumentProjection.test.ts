@@ -327,6 +327,24 @@ describe("DocumentProjection", () => {
     )
   )
 
+  it.effect("given ids with characters document ids may not hold, then the default key escapes them, distinctly", () =>
+    withStore(() =>
+      Effect.gen(function* () {
+        const ids = ["a/b", "a%2Fb", "q?x#y\\z", "100%"]
+        const feed = yield* feedOf(ids.map((id) => [id, new Registered({ userName: id, email: "e@x" })] as const))
+        yield* handleUsers(feed)
+        for (const [index, id] of ids.entries()) {
+          const target = DocumentProjection.byStream(feed[index]!)
+          assert.notInclude(target.id, "/")
+          const user = yield* DocumentProjection.get(users, target)
+          assert.strictEqual(Option.getOrThrow(Option.getOrThrow(user).document).userName, id)
+        }
+        assert.strictEqual(yield* Stream.runCount(DocumentProjection.query(users, tenant)), ids.length)
+        assert.strictEqual(DocumentProjection.escapeKey("u-42"), "u-42")
+      })
+    )
+  )
+
   it.effect("given an event of an unknown type, then it is skipped under the skip policy and fails otherwise", () =>
     withStore(({ counts }) =>
       Effect.gen(function* () {

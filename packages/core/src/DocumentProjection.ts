@@ -111,13 +111,26 @@ export interface Target {
 }
 
 /**
- * The default key: one document per stream, partitioned by tenant.
+ * Makes any stream id part usable as a document id or partition key: `%`,
+ * `/`, `\`, `?` and `#` (which document ids may not hold) become `%25`,
+ * `%2F`, `%5C`, `%3F` and `%23`; everything else is kept. Injective, and the
+ * identity for ids without those characters.
+ *
+ * @since 0.1.0
+ */
+export const escapeKey = (value: string): string =>
+  value.replace(/[%/\\?#]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`)
+
+/**
+ * The default key: one document per stream, partitioned by tenant (both
+ * passed through {@link escapeKey}). To read a stream's document, use the
+ * same function: `get(projection, byStream({ streamId }))`.
  *
  * @since 0.1.0
  */
 export const byStream = (event: { readonly streamId: StreamId }): Target => ({
-  partitionKey: event.streamId.tenant,
-  id: event.streamId.id
+  partitionKey: escapeKey(event.streamId.tenant),
+  id: escapeKey(event.streamId.id)
 })
 
 /**
