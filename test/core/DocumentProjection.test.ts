@@ -294,6 +294,32 @@ describe("DocumentProjection", () => {
     )
   )
 
+  it.effect("given invalid handler options, then InvalidArgument and nothing is read or written", () =>
+    withStore(({ counts }) =>
+      Effect.gen(function* () {
+        const feed = yield* feedOf([["u-1", new Registered({ userName: "ada", email: "a@x" })]])
+        for (const [options, argument] of [
+          [{ concurrency: 0 }, "concurrency"],
+          [{ concurrency: -1 }, "concurrency"],
+          [{ concurrency: Number.NaN }, "concurrency"],
+          [{ concurrency: 1.5 }, "concurrency"],
+          [{ cacheSize: -1 }, "cacheSize"]
+        ] as const) {
+          const error = yield* Effect.flip(DocumentProjection.handler(users, options)(feed))
+          assert.strictEqual(error._tag, "InvalidArgument")
+          if (error._tag === "InvalidArgument") assert.strictEqual(error.argument, argument)
+        }
+        assert.deepStrictEqual(yield* Ref.get(counts), {
+          reads: 0,
+          writes: 0,
+          conflicts: 0,
+          inFlight: 0,
+          maxInFlight: 0
+        })
+      })
+    )
+  )
+
   it.effect("given a write that fails, then the handler fails with it instead of completing", () =>
     Effect.gen(function* () {
       const inner = yield* InMemoryReadModelStore.make

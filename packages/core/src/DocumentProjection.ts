@@ -52,7 +52,7 @@
  */
 import { Effect, Metric, Option, Result, Schedule, Schema, Stream } from "effect"
 import type { EventCodec } from "./EventCodec.ts"
-import type { CorruptEvent } from "./EventStoreError.ts"
+import { type CorruptEvent, InvalidArgument } from "./EventStoreError.ts"
 import {
   type DocumentData,
   type DocumentExists,
@@ -398,13 +398,31 @@ const isConflict = (error: { readonly _tag: string }) =>
  * `unknownTypes` policy is `"skip"`. Fails with `CorruptEvent` (an event the
  * codec cannot decode, or an unknown type under the `"fail"` policy; nothing is
  * written), `CorruptDocument`, a store error, or a conflict when the retry
- * schedule ran out. Documents of the batch written before a failure stay
+ * schedule ran out. Invalid options (a concurrency below 1, a negative
+ * cache size) make every call fail with `InvalidArgument`, before anything is
+ * read or written. Documents of the batch written before a failure stay
  * written; redelivering the batch skips their events by version.
  *
  * @since 0.1.0
  */
 export const handler = <E, D>(projection: DocumentProjection<E, D>, options: HandlerOptions = {}) => {
   const concurrency = options.concurrency ?? 16
+  const invalidOption =
+    !Number.isSafeInteger(concurrency) || concurrency < 1
+      ? new InvalidArgument({
+          operation: "DocumentProjection.handler",
+          argument: "concurrency",
+          value: String(concurrency),
+          reason: "must be a positive integer"
+        })
+      : options.cacheSize !== undefined && (!Number.isSafeInteger(options.cacheSize) || options.cacheSize < 0)
+        ? new InvalidArgument({
+            operation: "DocumentProjection.handler",
+            argument: "cacheSize",
+            value: String(options.cacheSize),
+            reason: "must be a non-negative integer"
+          })
+        : undefined
   const retry = options.retry ?? defaultRetry
   const codec = codecOf(projection.document)
 
@@ -537,6 +555,7 @@ export const handler = <E, D>(projection: DocumentProjection<E, D>, options: Han
 
   return (events: ReadonlyArray<StoredEvent>): Effect.Effect<void, ProjectionError, ReadModelStore> =>
     Effect.gen(function* () {
+      if (invalidOption !== undefined) return yield* invalidOption
       const store = yield* ReadModelStore
       const groups = new Map<string, Group<E>>()
       for (const stored of events) {
