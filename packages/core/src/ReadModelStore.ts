@@ -19,6 +19,7 @@
  */
 import { Context, Effect, Option, Result, Schema, Stream } from "effect"
 import { InvalidArgument } from "./EventStoreError.ts"
+import * as JsonText from "./JsonText.ts"
 
 /**
  * A document's body: a JSON object.
@@ -292,14 +293,34 @@ export const keyProblem = (key: DocumentKey): { readonly argument: string; reado
   return undefined
 }
 
+// Walks the value without recursion. Shared (non-cyclic) references are fine in
+// JSON, so there is no "seen" set: a cycle shows as nesting past the limit, and
+// a budget of visits (every JSON value takes at least one byte) bounds the walk.
+const nestingProblem = (root: object, limit: number): string | undefined => {
+  const pending: Array<readonly [unknown, number]> = [[root, 1]]
+  let visits = 0
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!
+    if (++visits > maxDocumentBytes) return `is larger than ${maxDocumentBytes} bytes of JSON`
+    if (typeof value !== "object" || value === null) continue
+    if (depth > limit) return `must nest arrays and objects at most ${limit} deep (and must not refer to itself)`
+    for (const child of Array.isArray(value) ? value : Object.values(value)) pending.push([child, depth + 1])
+  }
+  return undefined
+}
+
 /**
  * The body as the JSON text a backend stores, or why it cannot be stored: it
- * is not a plain JSON object, or it is larger than {@link maxDocumentBytes}.
+ * is not a plain JSON object, it nests deeper than `JsonText.maxDepth` (or
+ * refers to itself), or it is larger than {@link maxDocumentBytes}.
  *
  * @since 0.1.0
  */
 export const encodeData = (data: unknown): Result.Result<string, string> => {
   if (typeof data !== "object" || data === null || Array.isArray(data)) return Result.fail("must be a JSON object")
+  // Measured without recursion, before anything recursive (the schema check, JSON.stringify) sees it.
+  const nesting = nestingProblem(data, JsonText.maxDepth)
+  if (nesting !== undefined) return Result.fail(nesting)
   const checked = Schema.decodeUnknownResult(Schema.JsonObject)(data)
   if (Result.isFailure(checked)) return Result.fail(`must be JSON: ${checked.failure.message}`)
   let text: string

@@ -317,12 +317,29 @@ export const run = <E>(
             }
           }
           const key = keyIn(partitionKey, "ok")
-          const badBodies: ReadonlyArray<unknown> = [[1, 2], null, "text", { big: "x".repeat(2 * 1024 * 1024) }]
+          let deep: Record<string, unknown> = { leaf: true }
+          for (let i = 0; i < 10_000; i++) deep = { next: deep }
+          const cyclic: Record<string, unknown> = { name: "loop" }
+          cyclic.self = cyclic
+          const badBodies: ReadonlyArray<unknown> = [
+            [1, 2],
+            null,
+            "text",
+            { big: "x".repeat(2 * 1024 * 1024) },
+            deep,
+            cyclic,
+            { n: Number.NaN },
+            { when: new Date(0) }
+          ]
           for (const body of badBodies) {
             const error = yield* Effect.flip(store.create(key, body as ReadModelStore.DocumentData))
             assert.strictEqual(error._tag, "InvalidArgument")
           }
           assert.isTrue(Option.isNone(yield* store.get(key)))
+          // The same object twice is not a cycle: it is stored as two copies.
+          const shared = { tag: "x" }
+          yield* store.create(key, { a: shared, b: shared })
+          assert.deepStrictEqual(Option.getOrThrow(yield* store.get(key)).data, { a: { tag: "x" }, b: { tag: "x" } })
           const badQueries: ReadonlyArray<ReadModelStore.DocumentQuery> = [
             { view, partitionKey, pageSize: 0 },
             { view, partitionKey, pageSize: 1.5 },
