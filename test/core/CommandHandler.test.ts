@@ -7,9 +7,10 @@ import {
   EventStore,
   ExpectedVersion,
   InMemoryEventStore,
+  InvalidAppend,
   StreamId
 } from "@eventable/core"
-import { Effect, Layer, Result, Schedule, Schema, Stream } from "effect"
+import { Effect, Layer, Option, Result, Schedule, Schema, Stream } from "effect"
 
 // A small account domain ------------------------------------------------------
 
@@ -425,5 +426,177 @@ describe("CommandHandler", () => {
         }
       }).pipe(Effect.provide(InMemoryEventStore.layer()))
     )
+  })
+
+  describe("given the write side's review", () => {
+    it.effect(
+      "given an expected version that is not a count, when executed, then InvalidArgument and nothing runs",
+      () =>
+        Effect.gen(function* () {
+          yield* accounts.create(target, open)
+          const before = decisions
+          for (const bad of [-1, Number.NaN, 1.5, Number.POSITIVE_INFINITY, "0" as unknown as number]) {
+            const error = yield* Effect.flip(accounts.execute(target, deposit(1), { expectedVersion: bad }))
+            assert.strictEqual(error._tag, "InvalidArgument", String(bad))
+            if (error._tag === "InvalidArgument") assert.strictEqual(error.argument, "expectedVersion")
+          }
+          assert.strictEqual(decisions, before, "no decider ran")
+          assert.strictEqual((yield* storedEvents("bank", "acc-1")).length, 1)
+        }).pipe(Effect.provide(InMemoryEventStore.layer()))
+    )
+
+    it.effect(
+      "given an out-of-range handler option, when make runs, then it does not throw and every operation fails typed",
+      () =>
+        Effect.gen(function* () {
+          const bad: ReadonlyArray<
+            readonly [
+              string,
+              () => ReturnType<
+                typeof CommandHandler.make<
+                  AccountCommand,
+                  AccountEvent,
+                  { readonly open: boolean; readonly balance: number },
+                  NotOpen | NonPositiveAmount
+                >
+              >
+            ]
+          > = [
+            [
+              "batch.maxCommands",
+              () => CommandHandler.make({ category: "account", decider: account, codec, batch: { maxCommands: 0 } })
+            ],
+            [
+              "cache.capacity",
+              () => CommandHandler.make({ category: "account", decider: account, codec, cache: { capacity: -1 } })
+            ],
+            [
+              "commandIdWindow",
+              () => CommandHandler.make({ category: "account", decider: account, codec, commandIdWindow: -5 })
+            ],
+            [
+              "snapshots.every",
+              () =>
+                CommandHandler.make({
+                  category: "account",
+                  decider: account,
+                  codec,
+                  snapshots: { schema: Schema.Struct({ open: Schema.Boolean, balance: Schema.Number }), every: 0 }
+                })
+            ]
+          ]
+          for (const [argument, build] of bad) {
+            const handler = build()
+            const run = yield* Effect.flip(handler.execute(target, open))
+            const load = yield* Effect.flip(handler.load(target))
+            for (const error of [run, load]) {
+              assert.strictEqual(error._tag, "InvalidArgument", argument)
+              if (error._tag === "InvalidArgument") assert.strictEqual(error.argument, argument)
+            }
+          }
+          assert.strictEqual((yield* storedEvents("bank", "acc-1")).length, 0)
+        }).pipe(Effect.provide(InMemoryEventStore.layer()))
+    )
+
+    it.effect(
+      "given a command id served from a stale cache, when re-run, then it returns the stream's current state and version",
+      () =>
+        Effect.gen(function* () {
+          const a = CommandHandler.make({ category: "account", decider: account, codec })
+          const b = CommandHandler.make({ category: "account", decider: account, codec })
+          yield* a.create(target, open)
+          const first = yield* a.execute(target, deposit(2), { commandId: "K" })
+          yield* b.execute(target, deposit(5))
+
+          const again = yield* a.execute(target, deposit(2), { commandId: "K" })
+
+          assert.strictEqual(first.version, 2)
+          assert.deepStrictEqual(
+            again.events.map((e) => e.version),
+            [2],
+            "the events the first run wrote"
+          )
+          assert.strictEqual(again.version, 3, "the stream's current version, not the cached one")
+          assert.strictEqual(again.state.balance, 7)
+          assert.strictEqual((yield* storedEvents("bank", "acc-1")).length, 3, "nothing appended again")
+        }).pipe(Effect.provide(InMemoryEventStore.layer()))
+    )
+
+    describe("snapshots never make a valid command fail", () => {
+      const Text = Schema.Struct({ text: Schema.String, count: Schema.Number })
+      type Text = typeof Text.Type
+      /** A decider whose state grows to `size` characters from a small event, and that can decide many events. */
+      const texts = Decider.make<{ readonly events: number; readonly size: number }, AccountEvent, Text>({
+        initialState: { text: "", count: 0 },
+        evolve: (state, event) =>
+          event._tag === "Deposited" ? { text: "字".repeat(event.amount), count: state.count + 1 } : state,
+        decide: (command) =>
+          Effect.succeed(Array.from({ length: command.events }, () => new Deposited({ amount: command.size })))
+      })
+      const handlerWith = (every: number) =>
+        CommandHandler.make({ category: "account", decider: texts, codec, snapshots: { schema: Text, every } })
+      const snapshotOf = Effect.gen(function* () {
+        const store = yield* EventStore
+        return yield* store.readSnapshot(yield* StreamId.make({ tenant: "bank", category: "account", id: "acc-1" }))
+      })
+
+      it.effect(
+        "given a command deciding as many events as an append holds, when it crosses a snapshot, then it succeeds without one",
+        () =>
+          Effect.gen(function* () {
+            const result = yield* handlerWith(10).execute(target, { events: 49, size: 1 })
+            assert.strictEqual(result.version, 49)
+            assert.isTrue(Option.isNone(yield* snapshotOf))
+            const next = yield* handlerWith(10).execute(target, { events: 1, size: 1 })
+            assert.strictEqual(next.version, 50)
+            assert.deepStrictEqual(
+              Option.map(yield* snapshotOf, (s) => s.version),
+              Option.some(50),
+              "the next crossing writes one"
+            )
+          }).pipe(Effect.provide(InMemoryEventStore.layer()))
+      )
+
+      it.effect(
+        "given a state whose snapshot alone is larger than an append, when commands cross snapshots, then they succeed",
+        () =>
+          Effect.gen(function* () {
+            const handler = handlerWith(1)
+            for (let n = 1; n <= 3; n++) {
+              const result = yield* handler.execute(target, { events: 1, size: 2_200_000 })
+              assert.strictEqual(result.version, n)
+            }
+            assert.isTrue(Option.isNone(yield* snapshotOf))
+          }).pipe(Effect.provide(InMemoryEventStore.layer()))
+      )
+
+      it.effect(
+        "given a store that refuses the snapshot row, when a command crosses a snapshot, then it is appended without it",
+        () =>
+          Effect.gen(function* () {
+            let refused = 0
+            const refusing = Layer.effect(
+              EventStore,
+              Effect.map(InMemoryEventStore.make(), ({ store }) =>
+                EventStore.of({
+                  ...store,
+                  append: (streamId, events, expected, options) =>
+                    options?.snapshot === undefined
+                      ? store.append(streamId, events, expected)
+                      : Effect.suspend(() => {
+                          refused++
+                          return Effect.fail(
+                            new InvalidAppend({ streamId, reason: "the store rejected it: entity too large" })
+                          )
+                        })
+                })
+              )
+            )
+            const result = yield* handlerWith(1).execute(target, { events: 1, size: 10 }).pipe(Effect.provide(refusing))
+            assert.strictEqual(result.version, 1)
+            assert.strictEqual(refused, 1)
+          })
+      )
+    })
   })
 })

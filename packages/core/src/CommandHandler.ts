@@ -25,7 +25,10 @@
  *   deciding or appending again. See `CommandId` for the window.
  * - **Snapshots.** Opt in with a state schema and a frequency: a cold load
  *   reads the latest snapshot and only the events after it; a snapshot is
- *   written with the append that crosses each multiple of `every`.
+ *   written with the append that crosses each multiple of `every`. A snapshot
+ *   never makes a command fail: when the append has no room for it (too many
+ *   events, too large, or the store refuses its rows), the events are appended
+ *   without it and the next crossing writes one.
  *
  * `execute` works on new and existing streams alike, `create` requires that
  * the stream does not exist (`StreamAlreadyExists`), `update` that it does
@@ -50,17 +53,19 @@
  * @since 0.1.0
  */
 import { Cause, DateTime, Deferred, Effect, Exit, Metric, Option, Result, Schedule, Schema, Stream } from "effect"
+import * as Arguments from "./Arguments.ts"
 import * as CommandId from "./CommandId.ts"
 import type { Decider } from "./Decider.ts"
 import type { EventCodec } from "./EventCodec.ts"
 import * as EventData from "./EventData.ts"
 import type * as EventMetadata from "./EventMetadata.ts"
-import { EventStore } from "./EventStore.ts"
+import { EventStore, type StoreLimits } from "./EventStore.ts"
 import {
   type AppendError,
   ConcurrencyConflict,
   CorruptEvent,
   InvalidAppend,
+  InvalidArgument,
   type ReadError,
   StreamAlreadyExists,
   StreamNotFound,
@@ -91,7 +96,10 @@ export interface Target {
  * @since 0.1.0
  */
 export interface ExecuteOptions extends EventMetadata.MetadataOptions {
-  /** The version the caller saw. When the stream has moved on, fails with `ConcurrencyConflict`, without retrying. */
+  /**
+   * The version the caller saw. When the stream has moved on, fails with `ConcurrencyConflict`, without retrying.
+   * Must be a non-negative safe integer, else the command fails with `InvalidArgument` before anything runs.
+   */
   readonly expectedVersion?: number
   /**
    * Makes the command idempotent (e.g. an HTTP `Idempotency-Key`). The new
@@ -218,6 +226,12 @@ const traceOptions = { captureStackTrace: false } as const
  * The cache and the queues are kept per `EventStore` instance, so one handler
  * can serve several stores (e.g. one per test).
  *
+ * `make` never throws: a count option that is not a positive integer (e.g.
+ * `batch: { maxCommands: 0 }`, `snapshots.every: 0`) makes every operation of
+ * the handler fail with an `InvalidArgument` naming it (`operation`
+ * `"CommandHandler.make"`), before reading or writing anything. `make` stays a
+ * plain function so a handler can be a module-level constant, like a decider.
+ *
  * @since 0.1.0
  */
 export const make = <Command, Event, State, DomainError>(options: {
@@ -232,10 +246,19 @@ export const make = <Command, Event, State, DomainError>(options: {
 }): CommandHandler<Command, Event, State, DomainError> => {
   const { category, codec, decider } = options
   const retry = options.retry ?? defaultRetry
+  // A bad option is reported as a typed InvalidArgument by every operation of the handler (see `make`'s doc).
+  let invalidOption: InvalidArgument | undefined
+  const positive = (argument: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback
+    const reason = positiveProblem(value)
+    if (reason === undefined) return value
+    invalidOption ??= new InvalidArgument({ operation: "CommandHandler.make", argument, value: String(value), reason })
+    return fallback
+  }
   const capacity =
-    options.cache === false ? 0 : positive("cache capacity", options.cache?.capacity, StateCache.defaultCapacity)
+    options.cache === false ? 0 : positive("cache.capacity", options.cache?.capacity, StateCache.defaultCapacity)
   const maxBatch =
-    options.batch === false ? 1 : positive("batch maxCommands", options.batch?.maxCommands, defaultMaxBatch)
+    options.batch === false ? 1 : positive("batch.maxCommands", options.batch?.maxCommands, defaultMaxBatch)
   const window = positive("commandIdWindow", options.commandIdWindow, CommandId.defaultWindow)
   const snapshots = options.snapshots === undefined ? undefined : makeSnapshotCodec(options.snapshots)
 
@@ -607,7 +630,9 @@ export const make = <Command, Event, State, DomainError>(options: {
       next: while (queue.length > 0) {
         const decisions = yield* decideAll(streamId, store.limits, entry, queue)
         for (const group of groupsOf(entry, decisions, store.limits, singly)) {
-          const mustCheck = !fresh && group.items.some((item) => item._tag === "Settled")
+          // What was decided on a cached state without writing (a refusal, a no-op, a command id already run) is
+          // only valid if that state is current: an empty append under its version confirms it cheaply.
+          const mustCheck = !fresh && group.items.some((item) => item._tag === "Settled" || item._tag === "Duplicate")
           if (group.data.length === 0 && !mustCheck) {
             yield* resolveGroup(store, streamId, group, undefined)
             queue = queue.filter((pending) => !group.items.some((item) => item.pending === pending))
@@ -615,9 +640,18 @@ export const make = <Command, Event, State, DomainError>(options: {
           }
           const expected =
             group.before.version === 0 ? ExpectedVersion.noStream : ExpectedVersion.exact(group.before.version)
-          const snapshot = snapshots === undefined ? undefined : snapshots.forGroup(group.before.version, group.after)
+          const snapshot =
+            snapshots === undefined
+              ? undefined
+              : snapshots.forGroup(group.before.version, group.after, group.data.length, store.limits)
           const appended = yield* Effect.exit(
-            store.append(streamId, group.data, expected, snapshot === undefined ? undefined : { snapshot })
+            snapshot === undefined
+              ? store.append(streamId, group.data, expected)
+              : store.append(streamId, group.data, expected, { snapshot }).pipe(
+                  // A snapshot is an optimisation and never makes a valid command fail: a refusal leaves nothing
+                  // written, so the same append without it is safe (and fails the same way if the events alone are the problem).
+                  Effect.catchIf(refusesSnapshot, () => store.append(streamId, group.data, expected))
+                )
           )
           if (Exit.isSuccess(appended)) {
             entry = group.after
@@ -632,8 +666,9 @@ export const make = <Command, Event, State, DomainError>(options: {
             yield* Metric.update(conflicts, 1)
             const conflict = error.value
             shared.cache?.delete(key)
-            // Commands pinned to a version are never retried: catching up decides their conflict.
-            if (!queue.every((pending) => pending.options.expectedVersion !== undefined)) {
+            // Commands pinned to a version are never retried: catching up decides their conflict. A stale cached
+            // state found by an empty confirming append is no contention: catch up and decide again at once.
+            if (group.data.length > 0 && !queue.every((pending) => pending.options.expectedVersion !== undefined)) {
               step ??= yield* Schedule.toStepWithSleep(retry)
               const more = yield* Effect.exit(step(conflict))
               if (Exit.isFailure(more)) {
@@ -779,6 +814,9 @@ export const make = <Command, Event, State, DomainError>(options: {
   const run = (mode: Mode) => {
     const name = `CommandHandler.${mode}`
     return (target: Target, command: Command, options: ExecuteOptions = {}) => {
+      if (invalidOption !== undefined) return Effect.fail(invalidOption)
+      const invalid = checkOptions(name, options)
+      if (invalid !== undefined) return Effect.fail(invalid)
       const streamId = StreamId.validate({ tenant: target.tenant, category, id: target.id })
       if (Result.isFailure(streamId)) return Effect.fail(streamId.failure)
       return submit(mode, streamId.success, command, options).pipe(
@@ -798,6 +836,7 @@ export const make = <Command, Event, State, DomainError>(options: {
     update: run("update"),
     load: (target) =>
       Effect.gen(function* () {
+        if (invalidOption !== undefined) return yield* invalidOption
         const streamId = yield* StreamId.make({ tenant: target.tenant, category, id: target.id })
         const store = yield* EventStore
         const entry = yield* coldLoad(store, streamId)
@@ -806,7 +845,7 @@ export const make = <Command, Event, State, DomainError>(options: {
   }
 
   function makeSnapshotCodec(settings: SnapshotOptions<State>) {
-    const every = positive("snapshots every", settings.every, 1)
+    const every = positive("snapshots.every", settings.every, 1)
     const Body = Schema.Struct({
       state: settings.schema,
       ids: Schema.Array(Schema.String),
@@ -816,11 +855,17 @@ export const make = <Command, Event, State, DomainError>(options: {
     const encode = Schema.encodeResult(json)
     const decode = Schema.decodeUnknownResult(json)
     return {
-      /** The snapshot to write with an append from `before` to `after`, when it crosses a multiple of `every`. */
-      forGroup: (before: number, after: Entry): Snapshot | undefined => {
+      /**
+       * The snapshot to write with an append of `count` events from `before` to `after`, when it crosses a
+       * multiple of `every` and the store's limits leave room for it (it takes at least one event's room, and
+       * its data may cost up to 3 bytes per UTF-16 unit in a store that measures UTF-8).
+       */
+      forGroup: (before: number, after: Entry, count: number, limits: StoreLimits): Snapshot | undefined => {
         if (Math.floor(before / every) === Math.floor(after.version / every)) return undefined
+        if (count >= limits.maxEventsPerAppend) return undefined
         const encoded = encode({ state: after.state, ids: after.recent.ids, versions: after.recent.versions })
-        return Result.isSuccess(encoded) ? { version: after.version, data: encoded.success } : undefined
+        if (Result.isFailure(encoded) || encoded.success.length * 3 > limits.maxAppendSize) return undefined
+        return { version: after.version, data: encoded.success }
       },
       /** The entry a snapshot holds, or undefined when it no longer decodes (then the stream is replayed in full). */
       decode: (snapshot: Snapshot): Entry | undefined => {
@@ -837,12 +882,22 @@ export const make = <Command, Event, State, DomainError>(options: {
   }
 }
 
-const positive = (name: string, value: number | undefined, fallback: number): number => {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < 1)
-    throw new RangeError(`${name} must be a positive integer, got ${value}`)
-  return value
-}
+/** Why `value` is not a positive safe integer, or `undefined` when it is one. */
+const positiveProblem = (value: unknown): string | undefined =>
+  Arguments.countProblem(value) ?? (value === 0 ? "must be at least 1" : undefined)
+
+/** Whether an append that carried a snapshot may have been refused because of it (then nothing was written). */
+const refusesSnapshot = (error: AppendError): boolean =>
+  error._tag === "TooManyEvents" ||
+  error._tag === "EventTooLarge" ||
+  error._tag === "AppendTooLarge" ||
+  (error._tag === "InvalidAppend" && error.index === undefined)
+
+/** The first problem of a command's options, before it is queued: an expected version must be a count. */
+const checkOptions = (operation: string, options: ExecuteOptions): InvalidArgument | undefined =>
+  options.expectedVersion === undefined
+    ? undefined
+    : Arguments.count(operation, "expectedVersion", options.expectedVersion)
 
 /** An upper estimate of an event's size in UTF-16 bytes, to cut batches before the store would refuse them. */
 const approximateSize = (event: EventData.EventData): number => EventData.utf16Bytes(event) + 1024
