@@ -25,6 +25,20 @@ describe("SnapshotRows", () => {
     }
   })
 
+  it("given CJK-heavy data, when split, then each row's data fits 960 KiB as UTF-8 JSON as well as UTF-16", () => {
+    const data = JSON.stringify({ text: "字".repeat(1_000_000), escapes: "\u0001".repeat(50_000) })
+    const rows = rowsOf(data)
+    assert.isAbove(rows.length, 3, "CJK takes more rows than its UTF-16 size alone would")
+    for (const row of rows) {
+      const parts = Object.entries(row).filter(([name]) => /^d\d+$/.test(name))
+      const utf8 = parts.reduce((total, [, value]) => total + Buffer.byteLength(JSON.stringify(value), "utf8") - 2, 0)
+      const utf16 = parts.reduce((total, [, value]) => total + (value as string).length * 2, 0)
+      assert.isAtMost(utf8, SnapshotRows.rowDataBytes)
+      assert.isAtMost(utf16, SnapshotRows.rowDataBytes)
+    }
+    assert.deepStrictEqual(SnapshotRows.read(rows, streamId), { version: 7, data })
+  })
+
   it("given line separators, when written, then the rows hold JSON escapes that mean the same", () => {
     const data = JSON.stringify({ text: "a\u2028b\u2029c" })
     const read = SnapshotRows.read(rowsOf(data), streamId)

@@ -3,8 +3,10 @@
  * stream's partition, in rows `s|<id>|-snap|00`, `…|01`, … (right before the
  * stream header, `s|<id>|0000000000`): its JSON data split
  * into properties `d0`, `d1`, … of at most 32,768 UTF-16 units, at most
- * {@link chunksPerRow} of them per row, so every row stays under Azure's 1 MiB
- * entity limit. Every row carries the snapshot's `version`; the first one also
+ * {@link chunksPerRow} of them per row and at most {@link rowDataBytes} of data
+ * per row whether the service sizes it in UTF-16 (Azure) or as UTF-8 JSON
+ * (Azurite), so every row stays under the 1 MiB entity limit. Data of CJK
+ * text (3 UTF-8 bytes per UTF-16 unit) therefore takes more, smaller rows. Every row carries the snapshot's `version`; the first one also
  * the number of `rows` and the data's `length`, so a reader can tell a whole
  * snapshot from a damaged one.
  *
@@ -25,6 +27,14 @@ import * as TableKeys from "./TableKeys.ts"
  * @since 0.1.0
  */
 export const chunksPerRow = 15
+
+/**
+ * The most data a snapshot row holds, in bytes, by the larger of its UTF-16
+ * size and its UTF-8 size as escaped JSON: 960 KiB.
+ *
+ * @since 0.1.0
+ */
+export const rowDataBytes = chunksPerRow * EventRows.maxPropertyLength * 2
 
 /**
  * A snapshot ready to be written with an append.
@@ -62,9 +72,24 @@ export const prepare = (stream: EventRows.StreamShape, snapshot: Snapshot): Prep
   const chunks = EventRows.chunk(data)
   const version = String(snapshot.version)
   const rows: Array<Record<string, string | number>> = []
-  for (let start = 0; start < chunks.length; start += chunksPerRow) {
+  // A chunk's cost is the larger of its two sizes: Azure counts UTF-16, Azurite was seen to count UTF-8.
+  const cost = (text: string): number => Math.max(text.length * 2, utf8(JSON.stringify(text)) - 2)
+  const parts: Array<Array<string>> = []
+  let part: Array<string> = []
+  let bytes = 0
+  for (const text of chunks) {
+    const size = cost(text)
+    if (part.length > 0 && (part.length === chunksPerRow || bytes + size > rowDataBytes)) {
+      parts.push(part)
+      part = []
+      bytes = 0
+    }
+    part.push(text)
+    bytes += size
+  }
+  parts.push(part)
+  for (const part of parts) {
     const props: Record<string, string | number> = { version }
-    const part = chunks.slice(start, start + chunksPerRow)
     props.chunks = part.length
     part.forEach((text, index) => {
       props[`d${index}`] = text
