@@ -105,6 +105,12 @@ export class EventStore extends Context.Service<
      * with `ConcurrencyConflict` and writes nothing. An empty append writes
      * nothing and only checks `expected`. `exact(n)` with `n` not a
      * non-negative safe integer fails with `InvalidArgument` before any request.
+     *
+     * Retries: the very same append (same event ids) retried under `exact(n)`
+     * or `noStream` after it committed succeeds again without writing twice.
+     * Under `any` or `streamExists` a retry of an append that committed writes
+     * its events again: use `exact(n)`, or the command handler's `commandId`,
+     * when a retry must be idempotent.
      */
     readonly append: (
       streamId: StreamId,

@@ -296,6 +296,34 @@ export const run = <E>(
     )
 
     it.effect(
+      "given an append with any or streamExists that committed, when retried, then its events are written again: only exact and noStream retries are idempotent",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* EventStore
+          const streamId = yield* streamIn(freshTenant(), "o-1")
+          yield* store.append(streamId, yield* events(1), ExpectedVersion.noStream)
+          const viaAny = yield* events(1, 1)
+          const viaExists = yield* events(1, 2)
+
+          yield* store.append(streamId, viaAny, ExpectedVersion.any)
+          yield* store.append(streamId, viaAny, ExpectedVersion.any)
+          yield* store.append(streamId, viaExists, ExpectedVersion.streamExists)
+          yield* store.append(streamId, viaExists, ExpectedVersion.streamExists)
+
+          // Documented: these expectations carry no version to recognise the earlier commit by. A caller that
+          // may retry must append under exact/noStream, or go through the command handler with a commandId.
+          const ids = (yield* readAll(store, streamId)).map((stored) => stored.metadata.eventId)
+          assert.deepStrictEqual(ids.slice(1), [
+            viaAny[0]!.metadata.eventId,
+            viaAny[0]!.metadata.eventId,
+            viaExists[0]!.metadata.eventId,
+            viaExists[0]!.metadata.eventId
+          ])
+        }),
+      timeout
+    )
+
+    it.effect(
       "given several streams in one partition, when appended in turn, then versions and positions are contiguous in commit order",
       () =>
         Effect.gen(function* () {
