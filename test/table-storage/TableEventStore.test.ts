@@ -632,6 +632,7 @@ describe("TableEventStore on Azurite", () => {
         proxy.inject({ _tag: "Reject", status: 503 }, { times: 0 })
 
         assert.strictEqual(error._tag, "StoreUnavailable")
+        if (error._tag === "StoreUnavailable") assert.strictEqual(error.operation, "append", "named after the call")
       })
     )
   })

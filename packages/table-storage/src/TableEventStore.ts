@@ -54,7 +54,7 @@ import {
   type StoredEvent,
   StoreFailure,
   type StoreLimits,
-  type StoreUnavailable,
+  StoreUnavailable,
   StreamId
 } from "@eventable/core"
 import { Context, Effect, Layer, Metric, Option, Result, type Scope, Stream } from "effect"
@@ -208,6 +208,12 @@ export const make = (
     // Spans without stack capture on the hot paths: a stack per call costs more than a local round trip's 5%.
     const append: EventStore["Service"]["append"] = (streamId, events, expected, appendOptions = {}) =>
       appendTraced(streamId, events, expected, appendOptions.snapshot).pipe(
+        // A header read or a read-back that gives up is still a failed append, to the caller.
+        Effect.mapError((error) =>
+          error._tag === "StoreUnavailable" && error.operation !== "append"
+            ? new StoreUnavailable({ ...error, operation: "append", reason: `${error.operation}: ${error.reason}` })
+            : error
+        ),
         Effect.withSpan(
           "TableEventStore.append",
           { attributes: { "eventable.stream": StreamId.format(streamId), "eventable.events": events.length } },
