@@ -16,6 +16,13 @@ describe("Arguments", () => {
     for (const [value, reason] of cases) assert.include(Arguments.countProblem(value), reason, String(value))
   })
 
+  it("given a value that is not a number, when checked, then the reason names what it is in plain words", () => {
+    assert.strictEqual(Arguments.countProblem(null), "must be a number, got null")
+    assert.strictEqual(Arguments.countProblem(undefined), "must be a number, got undefined")
+    assert.strictEqual(Arguments.countProblem({}), "must be a number, got an object")
+    assert.strictEqual(Arguments.countProblem("3"), "must be a number, got a string")
+  })
+
   it("given counts in the domain, when checked, then they pass, 0 and 2^53 - 1 included", () => {
     for (const value of [0, -0, 1, 49, Number.MAX_SAFE_INTEGER]) {
       assert.isUndefined(Arguments.countProblem(value), String(value))

@@ -31,7 +31,7 @@ import * as StreamId from "./StreamId.ts"
  * @since 0.1.0
  */
 export const countProblem = (value: unknown): string | undefined => {
-  if (typeof value !== "number") return `must be a number, got a ${typeof value}`
+  if (typeof value !== "number") return `must be a number, got ${kindOf(value)}`
   if (Number.isNaN(value)) return "must be a number, not NaN"
   if (!Number.isFinite(value)) return "must be finite"
   if (!Number.isInteger(value)) return "must be a whole number"
@@ -39,6 +39,14 @@ export const countProblem = (value: unknown): string | undefined => {
   if (!Number.isSafeInteger(value)) return `must be at most ${Number.MAX_SAFE_INTEGER} (2^53 - 1)`
   return undefined
 }
+
+/** "null", "undefined", or the type with its article: "a string", "an object". */
+const kindOf = (value: unknown): string =>
+  value === null || value === undefined
+    ? String(value)
+    : /^[aeiou]/.test(typeof value)
+      ? `an ${typeof value}`
+      : `a ${typeof value}`
 
 const show = (value: unknown): string =>
   typeof value === "string" ? JSON.stringify(value) : typeof value === "bigint" ? `${value}n` : String(value)
@@ -84,7 +92,7 @@ export const part = (
   which: "tenant" | "category",
   value: unknown
 ): InvalidArgument | undefined => {
-  const reason = typeof value !== "string" ? `must be a string, got a ${typeof value}` : StreamId.problem(which, value)
+  const reason = typeof value !== "string" ? `must be a string, got ${kindOf(value)}` : StreamId.problem(which, value)
   return reason === undefined ? undefined : new InvalidArgument({ operation, argument, value: show(value), reason })
 }
 

@@ -185,7 +185,8 @@ export const make = (
 
     const readStream: EventStore["Service"]["readStream"] = (streamId, readOptions = {}) =>
       Stream.suspend(() => {
-        const invalid = Arguments.count("readStream", "from", readOptions.from ?? 1)
+        // Only an omitted `from` means the start: null is refused like any other non-number.
+        const invalid = Arguments.count("readStream", "from", readOptions.from === undefined ? 1 : readOptions.from)
         if (invalid !== undefined) return Stream.fail(invalid)
         const from = Math.max(1, readOptions.from ?? 1)
         return Stream.fromIterable((streams.get(streamKey(streamId)) ?? []).slice(from - 1))

@@ -361,7 +361,9 @@ export const make = (
     const readStream: EventStore["Service"]["readStream"] = (streamId, readOptions = {}) =>
       Stream.unwrap(
         Effect.gen(function* () {
-          yield* Arguments.check(Arguments.count("readStream", "from", readOptions.from ?? 1))
+          yield* Arguments.check(
+            Arguments.count("readStream", "from", readOptions.from === undefined ? 1 : readOptions.from)
+          )
           if ((readOptions.from ?? 1) > TableKeys.maxVersion) return Stream.empty
           const shards = yield* registry.lookup(streamId.tenant, streamId.category)
           if (Option.isNone(shards)) return Stream.empty

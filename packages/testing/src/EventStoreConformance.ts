@@ -730,6 +730,13 @@ export const run = <E>(
               `exact(${shown})`
             )
           }
+          // Only an omitted `from` reads from the start; null is not a count, as in `feed.read`.
+          expectInvalid(
+            yield* Effect.flip(Stream.runCollect(store.readStream(streamId, { from: null as unknown as number }))),
+            "readStream",
+            "from",
+            "null"
+          )
           const tooManyShards = Partition.make(tenant, "order", Partition.maxShards)
           expectInvalid(yield* Effect.flip(feed.head(tooManyShards)), "head", "partition.shard", "1024")
           expectInvalid(yield* Effect.flip(feed.read(tooManyShards, 0, 1)), "read", "partition.shard", "1024")
