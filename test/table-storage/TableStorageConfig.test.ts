@@ -1,7 +1,7 @@
 import { TableClient } from "@azure/data-tables"
 import { assert, describe, it } from "@effect/vitest"
 import { TableEventStore, TableStorageConfig } from "@eventable/table-storage"
-import { ConfigProvider, Effect, Layer, Redacted } from "effect"
+import { ConfigProvider, Duration, Effect, Layer, Redacted } from "effect"
 import { connectionString as azurite } from "./fixtures.ts"
 
 const connection = TableStorageConfig.connectionString("UseDevelopmentStorage=true")
@@ -28,7 +28,10 @@ describe("TableStorageConfig", () => {
       { connection: TableStorageConfig.sharedKey("ftp://x", "a", Redacted.make("k")) },
       "connection.url"
     ],
-    ["negative retries", { connection, transientRetries: -1 }, "transientRetries"]
+    ["negative retries", { connection, transientRetries: -1 }, "transientRetries"],
+    ["the reserved table name tables", { connection, table: "Tables" }, "table"],
+    ["a zero request timeout", { connection, requestTimeout: "0 millis" }, "requestTimeout"],
+    ["an infinite request timeout", { connection, requestTimeout: Duration.infinity }, "requestTimeout"]
   ]
   for (const [label, options, setting] of invalid) {
     it.effect(`given ${label}, when resolved, then TableStorageConfigError names ${setting}`, () =>
@@ -79,6 +82,53 @@ describe("TableStorageConfig", () => {
       )
       assert.strictEqual(options.connection._tag, "SharedKey")
       assert.notInclude(JSON.stringify(options), "c2VjcmV0")
+    })
+  )
+
+  const badEnv: ReadonlyArray<readonly [string, string, string]> = [
+    ["EVENTABLE_TABLE_GROUP_COMMIT", "yes", "true or false"],
+    ["EVENTABLE_TABLE_GROUP_COMMIT", "1", "true or false"],
+    ["EVENTABLE_TABLE_SHARDS", "user=4,user=5", "listed twice"],
+    ["EVENTABLE_TABLE_SHARDS", "user=4,", "category=count"],
+    ["EVENTABLE_TABLE_NAME", "my-events", "table name"]
+  ]
+  for (const [variable, value, reason] of badEnv) {
+    it.effect(`given ${variable}=${value}, when read, then TableStorageConfigError names the variable`, () =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(
+          TableStorageConfig.fromEnv.pipe(
+            Effect.provide(
+              ConfigProvider.layer(
+                ConfigProvider.fromEnvRecord({
+                  EVENTABLE_TABLE_CONNECTION_STRING: "UseDevelopmentStorage=true",
+                  [variable]: value
+                })
+              )
+            )
+          )
+        )
+        assert.strictEqual(error._tag, "TableStorageConfigError")
+        if (error._tag === "TableStorageConfigError") assert.strictEqual(error.setting, variable)
+        assert.include(error.message, reason)
+      })
+    )
+  }
+
+  it.effect("given EVENTABLE_TABLE_GROUP_COMMIT in any case, when read, then it is understood", () =>
+    Effect.gen(function* () {
+      const read = (value: string) =>
+        TableStorageConfig.fromEnv.pipe(
+          Effect.provide(
+            ConfigProvider.layer(
+              ConfigProvider.fromEnvRecord({
+                EVENTABLE_TABLE_CONNECTION_STRING: "UseDevelopmentStorage=true",
+                EVENTABLE_TABLE_GROUP_COMMIT: value
+              })
+            )
+          )
+        )
+      assert.strictEqual((yield* read("FALSE")).groupCommit, false)
+      assert.strictEqual((yield* read("True")).groupCommit, true)
     })
   )
 

@@ -12,7 +12,7 @@
  * | `EVENTABLE_TABLE_ACCOUNT_URL`, `EVENTABLE_TABLE_ACCOUNT_NAME`, `EVENTABLE_TABLE_ACCOUNT_KEY` | account URL, name and key (secret) |
  * | `EVENTABLE_TABLE_NAME` | table name (default `eventable`) |
  * | `EVENTABLE_TABLE_SHARDS` | shard counts, e.g. `user=4,order=2` (default: 1 each) |
- * | `EVENTABLE_TABLE_GROUP_COMMIT` | `true` (default) or `false` |
+ * | `EVENTABLE_TABLE_GROUP_COMMIT` | `true` (default) or `false`, in any case |
  *
  * @since 0.1.0
  */
@@ -224,6 +224,12 @@ export const resolve = (options: TableStorageOptions): Effect.Effect<ResolvedOpt
         reason: `${JSON.stringify(table)} is not a valid table name (3-63 letters and digits, starting with a letter)`
       })
     }
+    if (table.toLowerCase() === "tables") {
+      return yield* new TableStorageConfigError({
+        setting: "table",
+        reason: `"${table}" is reserved by the Table service; choose another name`
+      })
+    }
     const shards = new Map<string, number>()
     for (const [category, count] of Object.entries(options.shards ?? {})) {
       if (!Number.isInteger(count) || count < 1 || count > Partition.maxShards) {
@@ -278,6 +284,12 @@ export const resolve = (options: TableStorageOptions): Effect.Effect<ResolvedOpt
     if (requestTimeout._tag === "None") {
       return yield* new TableStorageConfigError({ setting: "requestTimeout", reason: "is not a duration" })
     }
+    if (!Duration.isFinite(requestTimeout.value) || Duration.toMillis(requestTimeout.value) < 1) {
+      return yield* new TableStorageConfigError({
+        setting: "requestTimeout",
+        reason: "must be a finite duration of at least 1 millisecond (every request would time out)"
+      })
+    }
     const retryBaseDelay = Duration.fromInput(options.retryBaseDelay ?? "50 millis")
     if (retryBaseDelay._tag === "None") {
       return yield* new TableStorageConfigError({ setting: "retryBaseDelay", reason: "is not a duration" })
@@ -296,10 +308,8 @@ export const resolve = (options: TableStorageOptions): Effect.Effect<ResolvedOpt
 
 const shardList = (text: string): Effect.Effect<Record<string, number>, TableStorageConfigError> => {
   const shards: Record<string, number> = {}
-  for (const entry of text
-    .split(",")
-    .map((s) => s.trim())
-    .filter((s) => s.length > 0)) {
+  if (text.trim() === "") return Effect.succeed(shards)
+  for (const entry of text.split(",").map((s) => s.trim())) {
     const match = /^([^=]+)=(\d+)$/.exec(entry)
     if (match === null) {
       return Effect.fail(
@@ -309,7 +319,16 @@ const shardList = (text: string): Effect.Effect<Record<string, number>, TableSto
         })
       )
     }
-    shards[match[1]!.trim()] = Number(match[2])
+    const category = match[1]!.trim()
+    if (Object.hasOwn(shards, category)) {
+      return Effect.fail(
+        new TableStorageConfigError({
+          setting: "EVENTABLE_TABLE_SHARDS",
+          reason: `category ${JSON.stringify(category)} is listed twice`
+        })
+      )
+    }
+    shards[category] = Number(match[2])
   }
   return Effect.succeed(shards)
 }
@@ -334,9 +353,22 @@ export const fromEnv: Effect.Effect<TableStorageOptions, Config.ConfigError | Ta
   function* () {
     const connection = yield* connectionFromEnv
     const table = yield* Config.String("EVENTABLE_TABLE_NAME").pipe(Config.withDefault("eventable"))
+    if (!tableName.test(table) || table.toLowerCase() === "tables") {
+      return yield* new TableStorageConfigError({
+        setting: "EVENTABLE_TABLE_NAME",
+        reason: `${JSON.stringify(table)} is not a usable table name (3-63 letters and digits, starting with a letter, not "tables")`
+      })
+    }
     const shards = yield* shardList(yield* Config.String("EVENTABLE_TABLE_SHARDS").pipe(Config.withDefault("")))
-    const groupCommit = yield* Config.Boolean("EVENTABLE_TABLE_GROUP_COMMIT").pipe(Config.withDefault(true))
-    return { connection, table, shards, groupCommit }
+    const groupCommitText = yield* Config.String("EVENTABLE_TABLE_GROUP_COMMIT").pipe(Config.withDefault("true"))
+    const groupCommit = groupCommitText.trim().toLowerCase()
+    if (groupCommit !== "true" && groupCommit !== "false") {
+      return yield* new TableStorageConfigError({
+        setting: "EVENTABLE_TABLE_GROUP_COMMIT",
+        reason: `must be true or false (any case), got ${JSON.stringify(groupCommitText)}`
+      })
+    }
+    return { connection, table, shards, groupCommit: groupCommit === "true" }
   }
 )
 
