@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { CommandHandler, EventStore, type StoredEvent, StreamId } from "@eventable/core"
+import { CommandHandler, Decider, EventCodec, EventStore, type StoredEvent, StreamId } from "@eventable/core"
 import { BlockUser, RegisterUser, RenameUser, UserCommands, userCodec, users } from "@eventable/example-users"
 import { TableEventStore, TableStorageConfig } from "@eventable/table-storage"
 import { Context, Effect, Exit, Layer, Metric, Option, Redacted, Schedule, Schema, Stream } from "effect"
@@ -286,6 +286,48 @@ describe("CommandHandler on Table Storage", () => {
         const events = yield* readAll(store, owner, "killed")
         assert.deepStrictEqual(names(events), ["grace"], "committed once")
         assert.strictEqual(again.events[0]!.metadata.eventId, events[1]!.metadata.eventId)
+      })
+  )
+
+  it.live(
+    "given CJK-heavy events and snapshots every event, when the state outgrows what an append can carry, then every command still succeeds",
+    () =>
+      Effect.gen(function* () {
+        class Noted extends Schema.TaggedClass<Noted>()("Noted", { text: Schema.String }) {}
+        const notes = CommandHandler.make({
+          category: "user",
+          codec: EventCodec.make(Schema.Union([Noted])),
+          decider: Decider.make<string, Noted, string>({
+            initialState: "",
+            evolve: (state, event) => state + event.text,
+            decide: (text) => Effect.succeed([new Noted({ text })])
+          }),
+          snapshots: { schema: Schema.String, every: 1 }
+        })
+        const store = yield* instance(connectionString())
+        const owner = tenant()
+        const text = "字".repeat(200_000) // 400 KB in UTF-16, 600 KB in UTF-8
+        const versions: Array<number> = []
+        for (let n = 1; n <= 5; n++) {
+          const result = yield* Effect.provideService(
+            notes.execute({ tenant: owner, id: "cjk" }, text),
+            EventStore,
+            store
+          )
+          versions.push(result.version)
+        }
+
+        assert.deepStrictEqual(versions, [1, 2, 3, 4, 5])
+        const streamId = yield* StreamId.make({ tenant: owner, category: "user", id: "cjk" })
+        const snapshot = Option.getOrThrow(yield* store.readSnapshot(streamId))
+        assert.strictEqual(
+          snapshot.version,
+          4,
+          "the state at 5 is too large to go with an append: the last that fit stays"
+        )
+        const cold = yield* Effect.provideService(notes.load({ tenant: owner, id: "cjk" }), EventStore, store)
+        assert.strictEqual(cold.version, 5)
+        assert.strictEqual(cold.state.length, 5 * 200_000)
       })
   )
 

@@ -5,9 +5,11 @@
  * order, sharded categories and the same limits. Use it in your own tests and
  * examples; state lives as long as the Layer.
  *
- * By default the limits match `@eventable/table-storage` (49 events per append,
- * 1 MiB per event, 4 MiB per append), so a test on this store rejects what
- * production would reject.
+ * By default the limits are close to `@eventable/table-storage`'s (49 events
+ * per append, 1 MiB per event, 4 MiB per append) but measured in UTF-16 bytes,
+ * while Table Storage measures the UTF-8 request it sends (each event twice):
+ * an append near the size limits, especially of non-ASCII text, can pass here
+ * and be refused with `AppendTooLarge` there. Test large appends on Azurite.
  *
  * @example
  * ```ts
