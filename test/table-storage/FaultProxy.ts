@@ -2,8 +2,11 @@
  * A real HTTP proxy in front of Azurite that injects network faults on demand:
  * it can lose the answer of a request that Azurite did execute (the connection
  * is cut after the response arrives), answer with an error status without
- * forwarding, or hold an answer back. Nothing is mocked: the store talks HTTP
- * to Azurite through it and sees exactly what a flaky network would show.
+ * forwarding, hold an answer back, or deliver a request late (after the client
+ * gave up on it). Nothing is mocked: the store talks HTTP to Azurite through
+ * it and sees exactly what a flaky network would show. It also counts and
+ * records the requests it sees, so a test can assert how many round trips an
+ * operation took, or that none was made.
  */
 import { createServer, request } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -12,8 +15,23 @@ import { connectionString } from "./fixtures.ts"
 
 export type Fault =
   | { readonly _tag: "LoseAnswer" }
-  | { readonly _tag: "Reject"; readonly status: number }
+  /** Answers `status` without forwarding; `message` may name a failing operation ("0:…") like a refused transaction. */
+  | { readonly _tag: "Reject"; readonly status: number; readonly code?: string; readonly message?: string }
   | { readonly _tag: "Delay"; readonly millis: number }
+  /**
+   * Never answers; forwards the request to Azurite only once the next request
+   * has been answered, and holds every later request until it committed: a
+   * write that lands after the client's read-back, before anything else.
+   */
+  | { readonly _tag: "Late" }
+
+/** A request the proxy saw, with its body. */
+export interface Seen {
+  readonly method: string
+  readonly path: string
+  readonly bodyBytes: number
+  readonly body: string
+}
 
 export interface FaultProxy {
   readonly connectionString: string
@@ -26,6 +44,8 @@ export interface FaultProxy {
   readonly faulted: () => number
   /** Every request that reached the proxy so far, in order, with its body size in bytes. */
   readonly requests: () => ReadonlyArray<ProxiedRequest>
+  /** Every request seen so far, in arrival order, with its body. */
+  readonly seen: () => ReadonlyArray<Seen>
 }
 
 export interface ProxiedRequest {
@@ -34,7 +54,12 @@ export interface ProxiedRequest {
   readonly bodyBytes: number
 }
 
-const isTransaction = (method: string, path: string) => method === "POST" && path.includes("$batch")
+/** Whether a request is an entity-group transaction. */
+export const isTransaction = (method: string, path: string) => method === "POST" && path.includes("$batch")
+
+/** The transactions among the requests a proxy saw. */
+export const transactions = (proxy: FaultProxy): ReadonlyArray<Seen> =>
+  proxy.seen().filter((r) => isTransaction(r.method, r.path))
 
 /** Starts a proxy to the run's Azurite; it closes with the scope. */
 export const make = Effect.acquireRelease(
@@ -42,7 +67,31 @@ export const make = Effect.acquireRelease(
     const upstream = new URL(/TableEndpoint=([^;]+)/.exec(connectionString())![1]!)
     let pending: Array<{ fault: Fault; match: (method: string, path: string) => boolean }> = []
     let faulted = 0
-    const seen: Array<ProxiedRequest> = []
+    const seen: Array<Seen> = []
+    /** A late request waiting for the next answer, and the gate later requests wait behind. */
+    let late: (() => Promise<void>) | undefined
+    let gate: Promise<void> = Promise.resolve()
+    const send = (method: string, path: string, headers: Record<string, unknown>, body: Buffer) =>
+      new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((done, fail) => {
+        const forward = request(
+          {
+            host: upstream.hostname,
+            port: upstream.port,
+            method,
+            path,
+            headers: { ...headers, host: upstream.host } as Record<string, string>
+          },
+          (answer) => {
+            const chunks: Array<Buffer> = []
+            answer.on("data", (chunk: Buffer) => chunks.push(chunk))
+            answer.on("end", () =>
+              done({ status: answer.statusCode ?? 500, headers: answer.headers, body: Buffer.concat(chunks) })
+            )
+          }
+        )
+        forward.on("error", fail)
+        forward.end(body)
+      })
     const server = createServer((req, res) => {
       const index = pending.findIndex((p) => p.match(req.method ?? "", req.url ?? ""))
       const fault = index === -1 ? undefined : pending[index]!.fault
@@ -52,48 +101,51 @@ export const make = Effect.acquireRelease(
       }
       const body: Array<Buffer> = []
       req.on("data", (chunk: Buffer) => body.push(chunk))
-      req.on("end", () => {
+      req.on("end", async () => {
+        const payload = Buffer.concat(body)
         seen.push({
           method: req.method ?? "",
           path: req.url ?? "",
-          bodyBytes: body.reduce((n, chunk) => n + chunk.length, 0)
+          bodyBytes: payload.length,
+          body: payload.toString("utf8")
         })
+        if (fault?._tag === "Late") {
+          late = () => send(req.method ?? "", req.url ?? "", req.headers, payload).then(() => undefined)
+          return // never answered: the client times out
+        }
+        await gate
         if (fault?._tag === "Reject") {
           res.writeHead(fault.status, { "content-type": "application/json;odata=minimalmetadata" })
           res.end(
             JSON.stringify({
-              "odata.error": { code: "ServerBusy", message: { lang: "en-US", value: "Injected fault" } }
+              "odata.error": {
+                code: fault.code ?? "ServerBusy",
+                message: { lang: "en-US", value: fault.message ?? "Injected fault" }
+              }
             })
           )
           return
         }
-        const forward = request(
-          {
-            host: upstream.hostname,
-            port: upstream.port,
-            method: req.method,
-            path: req.url,
-            headers: { ...req.headers, host: upstream.host }
-          },
-          (answer) => {
-            const chunks: Array<Buffer> = []
-            answer.on("data", (chunk: Buffer) => chunks.push(chunk))
-            answer.on("end", () => {
-              if (fault?._tag === "LoseAnswer") {
-                req.socket.destroy() // Azurite executed it; the client never hears back
-                return
-              }
-              const reply = () => {
-                res.writeHead(answer.statusCode ?? 500, answer.headers)
-                res.end(Buffer.concat(chunks))
-              }
-              if (fault?._tag === "Delay") setTimeout(reply, fault.millis)
-              else reply()
-            })
-          }
+        const answer = await send(req.method ?? "", req.url ?? "", req.headers, Buffer.concat(body)).catch(
+          () => undefined
         )
-        forward.on("error", () => res.destroy())
-        forward.end(Buffer.concat(body))
+        if (answer === undefined) {
+          res.destroy()
+          return
+        }
+        if (fault?._tag === "LoseAnswer") {
+          req.socket.destroy() // Azurite executed it; the client never hears back
+          return
+        }
+        const reply = () => {
+          res.writeHead(answer.status, answer.headers as Record<string, string>)
+          res.end(answer.body)
+          const landing = late
+          late = undefined
+          if (landing !== undefined) gate = landing().catch(() => undefined)
+        }
+        if (fault?._tag === "Delay") setTimeout(reply, fault.millis)
+        else reply()
       })
     })
     server.listen(0, "127.0.0.1", () => {
@@ -108,7 +160,8 @@ export const make = Effect.acquireRelease(
                 pending.push({ fault, match: options.match ?? isTransaction })
             },
             faulted: () => faulted,
-            requests: () => [...seen]
+            requests: () => seen.map(({ body: _, ...request }) => request),
+            seen: () => [...seen]
           },
           close: () => {
             server.closeAllConnections()

@@ -25,7 +25,7 @@
  * @since 0.1.0
  */
 import { Context, type Effect } from "effect"
-import type { InvalidArgument, ReadError, StoreFailure, StoreUnavailable } from "./EventStoreError.ts"
+import type { CorruptPartition, InvalidArgument, ReadError, StoreFailure, StoreUnavailable } from "./EventStoreError.ts"
 import type { Partition } from "./Partition.ts"
 import type { StoredEvent } from "./StoredEvent.ts"
 
@@ -58,7 +58,9 @@ export class EventFeed extends Context.Service<
     /**
      * Up to `limit` events with positions after `after`, in position order.
      * `after` and `limit` must be non-negative safe integers and the partition
-     * well formed, else `InvalidArgument` before any request.
+     * well formed, else `InvalidArgument` before any request. Never ends short
+     * over damage: a missing position fails with `CorruptPartition` (or
+     * `CorruptEvent` for a row that cannot be read).
      */
     readonly read: (
       partition: Partition,
@@ -67,8 +69,11 @@ export class EventFeed extends Context.Service<
     ) => Effect.Effect<ReadonlyArray<StoredEvent>, ReadError>
     /**
      * The last committed position of a partition; 0 when it is empty. A
-     * malformed partition fails with `InvalidArgument` before any request.
+     * malformed partition fails with `InvalidArgument` before any request; a
+     * head that is unreadable fails with `CorruptPartition`.
      */
-    readonly head: (partition: Partition) => Effect.Effect<number, InvalidArgument | StoreUnavailable | StoreFailure>
+    readonly head: (
+      partition: Partition
+    ) => Effect.Effect<number, InvalidArgument | CorruptPartition | StoreUnavailable | StoreFailure>
   }
 >()("@eventable/core/EventFeed") {}

@@ -157,9 +157,35 @@ export class CorruptEvent extends Schema.TaggedError<CorruptEvent>()("CorruptEve
 }
 
 /**
+ * A partition's feed is damaged: a position is missing, or the partition head
+ * (its last assigned position) is unreadable, missing, or disagrees with the
+ * feed rows. Names the partition (`tenant/category/shard`), the position in
+ * question and what is wrong. Nothing was skipped and nothing was written;
+ * retrying does not help until the partition is repaired.
+ *
+ * @since 0.1.0
+ */
+export class CorruptPartition extends Schema.TaggedError<CorruptPartition>()("CorruptPartition", {
+  /** `tenant/category/shard`. */
+  partition: Schema.String,
+  /** The missing or disputed position; the head's own value when the head is what is wrong. */
+  position: Schema.Number,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `Corrupt partition ${this.partition} at position ${this.position}: ${this.reason}`
+  }
+}
+
+/**
  * The store did not answer, or answered with a transient failure (busy,
- * timeout, connection reset), and retries ran out. Safe to retry later: an
- * append that reports this did not commit, or the store verified it.
+ * timeout, connection reset), and retries ran out.
+ *
+ * For an append this means the outcome is **unknown**: the store read its
+ * event ids back and did not find them, but a write still in flight may
+ * commit later. Retry the same append with the same event ids and the same
+ * expected version: it commits at most once, and a retry that finds its own
+ * events reports success.
  *
  * @since 0.1.0
  */
@@ -208,6 +234,7 @@ export type AppendError =
   | AppendTooLarge
   | InvalidAppend
   | InvalidArgument
+  | CorruptPartition
   | StoreUnavailable
   | StoreFailure
 
@@ -218,7 +245,7 @@ export type AppendError =
  *
  * @since 0.1.0
  */
-export type ReadError = CorruptEvent | InvalidArgument | StoreUnavailable | StoreFailure
+export type ReadError = CorruptEvent | CorruptPartition | InvalidArgument | StoreUnavailable | StoreFailure
 
 /**
  * An argument of a port operation is out of its domain: NaN, ±Infinity, a

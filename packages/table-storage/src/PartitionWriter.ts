@@ -14,9 +14,12 @@
  * A failed transaction names its failing operation's index. A header (or an
  * event row) fails only its own append; the others are resubmitted. A stale
  * head is only position contention: re-read it, renumber, resubmit — without
- * running any decider again. A transient failure leaves the outcome unknown:
- * the writer reads the head and the first feed row back and, if they hold the
- * batch's first event id, reports the commit; otherwise it retries with backoff.
+ * running any decider again. A feed row that exists although the head did not
+ * move means the head lags its feed: `CorruptPartition`, at once, never a spin.
+ * A transient failure leaves the outcome unknown: the writer looks each
+ * append's event ids up in its stream's own rows (which covers every earlier
+ * attempt, whatever positions it had), reports the ones it finds as committed,
+ * and retries the rest with backoff.
  *
  * With group commit on, one writer fiber per partition coalesces the appends
  * waiting for it into one transaction (at most 100 operations and 4 MiB, one
@@ -26,7 +29,15 @@
  * @since 0.1.0
  */
 import type { TransactionAction } from "@azure/data-tables"
-import { AppendTooLarge, InvalidAppend, type StoreFailure, StoreUnavailable, type StreamId } from "@eventable/core"
+import { odata } from "@azure/data-tables"
+import {
+  AppendTooLarge,
+  CorruptPartition,
+  InvalidAppend,
+  type StoreFailure,
+  StoreUnavailable,
+  type StreamId
+} from "@eventable/core"
 import { Cause, Clock, Deferred, Effect, Metric, Option, Random, type Scope } from "effect"
 import * as EventRows from "./EventRows.ts"
 import type * as SnapshotRows from "./SnapshotRows.ts"
@@ -45,9 +56,15 @@ export type Outcome =
       /** The header's new ETag; unknown when the commit was recognised after a lost answer. */
       readonly headerEtag: string | undefined
     }
-  /** The stream header (or an event row) was not as expected: the stream moved, or this append already committed. */
-  | { readonly _tag: "HeaderConflict" }
-  | { readonly _tag: "Failed"; readonly error: StoreUnavailable | StoreFailure | AppendTooLarge | InvalidAppend }
+  /**
+   * The stream header (or an event row) was not as expected: the stream moved,
+   * or this append already committed. `row` says which operation failed.
+   */
+  | { readonly _tag: "HeaderConflict"; readonly row: "header" | "event" }
+  | {
+      readonly _tag: "Failed"
+      readonly error: StoreUnavailable | StoreFailure | AppendTooLarge | InvalidAppend | CorruptPartition
+    }
 
 /**
  * An append waiting to be committed.
@@ -123,6 +140,88 @@ export const transactionBudget = (partitionKey: string) => ({
   bytes: EventRows.maxTransactionBytes - 16_384 - EventRows.smallRowRequestBytes(partitionKey, TableKeys.headRow)
 })
 
+/**
+ * The group-commit admission rule: picks the appends that fit one transaction,
+ * in arrival order, at most one per stream (two appends of one stream in one
+ * transaction would both be checked against the same header). An append that
+ * does not fit, or whose stream already has an append in the batch or waiting
+ * before it, waits in `rest` for the next transaction, in its order: an append
+ * never overtakes an earlier one of its stream. Pure: no I/O.
+ *
+ * @since 0.1.0
+ */
+export const select = (
+  partitionKey: string,
+  waiting: ReadonlyArray<PendingAppend>
+): { readonly batch: ReadonlyArray<PendingAppend>; readonly rest: Array<PendingAppend> } => {
+  const budget = transactionBudget(partitionKey)
+  const batch: Array<PendingAppend> = []
+  const rest: Array<PendingAppend> = []
+  const streams = new Set<string>()
+  let operations = 0
+  let bytes = 0
+  for (const append of waiting) {
+    const fits = operations + append.operations <= budget.operations && bytes + append.requestBytes <= budget.bytes
+    if (fits && !streams.has(append.headerRow)) {
+      batch.push(append)
+      streams.add(append.headerRow)
+      operations += append.operations
+      bytes += append.requestBytes
+    } else {
+      rest.push(append)
+      streams.add(append.headerRow)
+    }
+  }
+  return { batch, rest }
+}
+
+/**
+ * A partition key named as `Partition.format` names a partition
+ * (`tenant/category#shard`), for error messages.
+ *
+ * @since 0.1.0
+ */
+export const partitionName = (partitionKey: string): string => {
+  const [tenant = "", category = "", shard = ""] = partitionKey.split("|")
+  return `${TableKeys.decodePart(tenant) ?? tenant}/${TableKeys.decodePart(category) ?? category}#${Number(shard)}`
+}
+
+/**
+ * Whether the versions `base + 1…` of a stream hold exactly these event ids:
+ * then the append committed (in whichever attempt, at whichever positions),
+ * and its positions are returned. The stream's own rows are the only place
+ * that answers this for every earlier attempt.
+ *
+ * @since 0.1.0
+ */
+export const readBack = (
+  client: TableStorageClient["Service"],
+  partitionKey: string,
+  streamId: StreamId.StreamId,
+  base: number,
+  eventIds: ReadonlyArray<string>
+): Effect.Effect<Option.Option<ReadonlyArray<number>>, TableRequestError> =>
+  Effect.gen(function* () {
+    const lower = TableKeys.streamRow(streamId.id, base + 1)
+    const upper = TableKeys.streamRow(streamId.id, base + eventIds.length)
+    const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${lower} and RowKey le ${upper}`
+    const rows: Array<Record<string, unknown>> = []
+    let token: string | undefined
+    do {
+      // A page may come back short (or empty) with a continuation token: follow it.
+      const page = yield* client.page(filter, { pageSize: eventIds.length, continuationToken: token })
+      rows.push(...page.entities)
+      token = page.continuationToken
+    } while (token !== undefined && rows.length < eventIds.length)
+    if (rows.length !== eventIds.length) return Option.none()
+    const positions: Array<number> = []
+    for (const [index, entity] of rows.entries()) {
+      if (entity.eventId !== eventIds[index]) return Option.none()
+      positions.push(EventRows.count(entity, "position") ?? 0)
+    }
+    return Option.some(positions)
+  })
+
 const batchSize = Metric.histogram("eventable_table_batch_appends", {
   description: "Appends committed together in one entity-group transaction",
   boundaries: Metric.linearBoundaries({ start: 1, width: 4, count: 9 })
@@ -149,22 +248,40 @@ const maxContentionMillis = 60_000
 export const make = (client: TableStorageClient["Service"], options: { readonly transientRetries: number }) => {
   const resolve = (append: PendingAppend, outcome: Outcome) => Deferred.succeed(append.outcome, outcome)
 
-  const readHead = (partitionKey: string) =>
-    Effect.map(client.get(partitionKey, TableKeys.headRow), (entity): Head => {
-      if (Option.isNone(entity)) return { position: 0, etag: undefined, known: true }
-      return { position: EventRows.count(entity.value, "position") ?? 0, etag: entity.value.etag, known: true }
+  /** The head as stored; a position that does not parse is damage, never a silent 0. */
+  const readHead = (partitionKey: string): Effect.Effect<Head, TableRequestError | CorruptPartition> =>
+    Effect.flatMap(client.get(partitionKey, TableKeys.headRow), (entity) => {
+      if (Option.isNone(entity)) return Effect.succeed<Head>({ position: 0, etag: undefined, known: true })
+      const position = EventRows.count(entity.value, "position")
+      if (position === undefined) {
+        return Effect.fail(
+          new CorruptPartition({
+            partition: partitionName(partitionKey),
+            position: -1,
+            reason: `the partition head's position ${JSON.stringify(entity.value.position)} is not a position`
+          })
+        )
+      }
+      return Effect.succeed<Head>({ position, etag: entity.value.etag, known: true })
     })
 
-  /** After a lost answer: did this batch commit? Its first position would hold its first event. */
-  const committedEarlier = (partitionKey: string, batch: ReadonlyArray<PendingAppend>, start: number) =>
-    Effect.gen(function* () {
-      const head = yield* readHead(partitionKey)
-      const first = batch[0]?.events[0]
-      if (first === undefined || head.position <= start) return { committed: false, head }
-      const row = yield* client.get(partitionKey, TableKeys.feedRow(start + 1))
-      const committed = Option.isSome(row) && row.value.eventId === first.event.metadata.eventId
-      return { committed, head }
-    })
+  /** Every append of `batch` whose events its stream already holds (an earlier attempt committed it). */
+  const committedEarlier = (partitionKey: string, batch: ReadonlyArray<PendingAppend>) =>
+    Effect.forEach(
+      batch,
+      (append) =>
+        readBack(
+          client,
+          partitionKey,
+          append.streamId,
+          append.base,
+          append.events.map((event) => event.event.metadata.eventId)
+        ),
+      { concurrency: 8 }
+    )
+
+  const storeError = (error: TableRequestError | CorruptPartition) =>
+    error._tag === "CorruptPartition" ? error : error.toStoreError()
 
   /** Commits `initial`, resolving every append's outcome; never fails. */
   const commit = (partitionKey: string, initial: ReadonlyArray<PendingAppend>, head: Head): Effect.Effect<void> =>
@@ -177,7 +294,7 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
         if (!head.known) {
           const read = yield* Effect.result(readHead(partitionKey))
           if (read._tag === "Failure") {
-            const error = read.failure.toStoreError()
+            const error = storeError(read.failure)
             yield* Effect.forEach(batch, (append) => resolve(append, { _tag: "Failed", error }))
             return
           }
@@ -230,6 +347,7 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
             })
           })
         }
+        const submittedHead = head.etag
         const headRow = { partitionKey, rowKey: TableKeys.headRow, position: String(last) }
         actions.push(
           head.etag === undefined ? ["create", headRow] : ["update", headRow, "Replace", { etag: head.etag }]
@@ -278,7 +396,7 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
           yield* resolve(
             append,
             stale
-              ? { _tag: "HeaderConflict" }
+              ? { _tag: "HeaderConflict", row: owner.kind === "event" ? "event" : "header" }
               : {
                   _tag: "Failed",
                   error: new InvalidAppend({
@@ -290,10 +408,33 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
           batch = batch.filter((_, a) => a !== owner.append)
           continue
         }
-        if (owner !== undefined && (error.status === 409 || error.status === 412 || error.status === 404)) {
+        if (owner !== undefined && stale) {
           // The head moved (or a position is taken): renumber and resubmit, no decider runs again.
           yield* Metric.update(headContention, 1)
           head.known = false
+          if (owner.kind === "feed") {
+            // A taken position with an unmoved head is no contention: the head lags its feed.
+            const read = yield* Effect.result(readHead(partitionKey))
+            if (read._tag === "Failure") {
+              const failure = storeError(read.failure)
+              yield* Effect.forEach(batch, (append) => resolve(append, { _tag: "Failed", error: failure }))
+              return
+            }
+            if (read.success.etag === submittedHead) {
+              const failure = new CorruptPartition({
+                partition: partitionName(partitionKey),
+                position: start + 1,
+                reason:
+                  read.success.etag === undefined
+                    ? `the partition head is missing, but feed position ${start + 1} exists`
+                    : `the partition head says ${start}, but feed position ${start + 1} already exists: the head lags its feed`
+              })
+              yield* Effect.logError("the partition head lags its feed", { partition: partitionKey, head: start })
+              yield* Effect.forEach(batch, (append) => resolve(append, { _tag: "Failed", error: failure }))
+              return
+            }
+            Object.assign(head, read.success)
+          }
           // Someone else committed, so the partition progresses; only a writer that keeps losing gives up.
           const now = yield* Clock.currentTimeMillis
           contendedSince ??= now
@@ -339,15 +480,19 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
             appends: batch.length,
             error: error.message
           })
-          const check = yield* Effect.result(committedEarlier(partitionKey, batch, start))
-          if (check._tag === "Success" && check.success.committed) {
-            Object.assign(head, check.success.head, { known: false })
-            yield* Effect.forEach(batch, (append, a) =>
-              resolve(append, { _tag: "Committed", positions: positions[a]!, headerEtag: undefined })
-            )
-            return
-          }
           head.known = false
+          const check = yield* Effect.result(committedEarlier(partitionKey, batch))
+          if (check._tag === "Success") {
+            const found = check.success
+            yield* Effect.forEach(batch, (append, a) => {
+              const mine = found[a]!
+              return Option.isSome(mine)
+                ? resolve(append, { _tag: "Committed", positions: mine.value, headerEtag: undefined })
+                : Effect.void
+            })
+            batch = batch.filter((_, a) => Option.isNone(found[a]!))
+            if (batch.length === 0) return
+          }
           if (++transientFailures > options.transientRetries) {
             const failure = error.toStoreError()
             yield* Effect.logError("giving up on a transaction after transient failures", {
@@ -377,28 +522,6 @@ export const make = (client: TableStorageClient["Service"], options: { readonly 
       ),
       Effect.asVoid
     )
-
-  /** Picks the appends that fit one transaction, in arrival order, one per stream. */
-  const select = (partitionKey: string, waiting: ReadonlyArray<PendingAppend>) => {
-    const budget = transactionBudget(partitionKey)
-    const batch: Array<PendingAppend> = []
-    const rest: Array<PendingAppend> = []
-    const streams = new Set<string>()
-    let operations = 0
-    let bytes = 0
-    for (const append of waiting) {
-      const fits = operations + append.operations <= budget.operations && bytes + append.requestBytes <= budget.bytes
-      if (fits && !streams.has(append.headerRow)) {
-        batch.push(append)
-        streams.add(append.headerRow)
-        operations += append.operations
-        bytes += append.requestBytes
-      } else {
-        rest.push(append)
-      }
-    }
-    return { batch, rest }
-  }
 
   /**
    * A group-commit writer for one partition. One commit is in flight at a

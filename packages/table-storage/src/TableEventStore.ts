@@ -42,6 +42,7 @@ import {
   Arguments,
   ConcurrencyConflict,
   CorruptEvent,
+  CorruptPartition,
   type DeadLetterStore,
   type EventData,
   EventFeed,
@@ -57,7 +58,7 @@ import {
   StoreUnavailable,
   StreamId
 } from "@eventable/core"
-import { Context, Effect, Layer, Metric, Option, Result, type Scope, Stream } from "effect"
+import { Context, Data, Effect, Layer, Metric, Option, Result, Schedule, type Scope, Stream } from "effect"
 import * as CategoryRegistry from "./CategoryRegistry.ts"
 import * as EventRows from "./EventRows.ts"
 import * as HeaderCache from "./HeaderCache.ts"
@@ -94,8 +95,20 @@ const damagedSnapshots = Metric.counter("eventable_table_snapshots_damaged_total
   description: "Snapshots whose rows could not be read back and were ignored"
 })
 
-/** How often an `any`/`streamExists` append re-reads a moving header before it gives up with a conflict. */
-const maxHeaderRetries = 16
+/**
+ * How an append that may write at any version (`any`, `streamExists`) waits
+ * while other writers keep moving its stream's header: jittered exponential
+ * backoff capped at 100 ms, for at most 60 s, like head contention. Bounded by
+ * time, not by a count of immediate re-reads, so a busy stream slows such
+ * appends down but never fails them with a conflict they did not ask for.
+ */
+const headerContention = Schedule.min([Schedule.exponential("2 millis", 2), Schedule.spaced("100 millis")]).pipe(
+  Schedule.jittered,
+  Schedule.upTo({ duration: "60 seconds" })
+)
+
+/** A header moved under an append that will try again (internal: never leaves this module). */
+class HeaderMoved extends Data.TaggedError("HeaderMoved")<{ readonly actual: number }> {}
 
 interface HeaderState {
   readonly version: number
@@ -138,6 +151,10 @@ export const make = (
     }
     // When the store closes, appends still waiting for a group commit fail instead of hanging.
     yield* Effect.addFinalizer(() => Effect.forEach(groupWriters, (group) => group.shutdown, { discard: true }))
+
+    /** A header whose version is unreadable, met while reading the stream. */
+    const corruptHeader = (streamId: StreamId.StreamId, error: StoreFailure) =>
+      new CorruptEvent({ stream: StreamId.format(streamId), version: 0, type: "(header)", reason: error.reason })
 
     /** The header cache's key of a stream: its partition and header row. */
     const headerKey = (partitionKey: string, headerRow: string) => `${partitionKey}\u0000${headerRow}`
@@ -184,26 +201,13 @@ export const make = (
       base: number,
       events: ReadonlyArray<EventData.EventData>
     ) =>
-      Effect.gen(function* () {
-        const lower = TableKeys.streamRow(streamId.id, base + 1)
-        const upper = TableKeys.streamRow(streamId.id, base + events.length)
-        const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${lower} and RowKey le ${upper}`
-        const rows: Array<Entity> = []
-        let token: string | undefined
-        do {
-          // A page may come back short (or empty) with a continuation token: follow it.
-          const page = yield* client.page(filter, { pageSize: events.length, continuationToken: token })
-          rows.push(...page.entities)
-          token = page.continuationToken
-        } while (token !== undefined && rows.length < events.length)
-        if (rows.length !== events.length) return Option.none<ReadonlyArray<number>>()
-        const positions: Array<number> = []
-        for (const [index, entity] of rows.entries()) {
-          if (entity.eventId !== events[index]!.metadata.eventId) return Option.none<ReadonlyArray<number>>()
-          positions.push(EventRows.count(entity, "position") ?? 0)
-        }
-        return Option.some<ReadonlyArray<number>>(positions)
-      }).pipe(Effect.mapError((error) => error.toStoreError()))
+      PartitionWriter.readBack(
+        client,
+        partitionKey,
+        streamId,
+        base,
+        events.map((event) => event.metadata.eventId)
+      ).pipe(Effect.mapError((error) => error.toStoreError()))
 
     // Spans without stack capture on the hot paths: a stack per call costs more than a local round trip's 5%.
     const append: EventStore["Service"]["append"] = (streamId, events, expected, appendOptions = {}) =>
@@ -304,7 +308,8 @@ export const make = (
     ) =>
       Effect.gen(function* () {
         const streamId = shape.streamId
-        for (let attempt = 0; ; attempt++) {
+        const flexible = expected._tag === "Any" || expected._tag === "StreamExists"
+        const attempt = Effect.gen(function* () {
           const header = yield* headerFor(partitionKey, shape, expected)
           if (!ExpectedVersion.matches(expected, header.version)) {
             // A retry of an append that already committed finds its own events where it expected to write them.
@@ -348,14 +353,33 @@ export const make = (
                   return { version: base + events.length, partition, positions: mine.value } satisfies AppendResult
                 }
               }
-              const flexible = expected._tag === "Any" || expected._tag === "StreamExists"
-              if ((!flexible && fresh.version !== base) || attempt >= maxHeaderRetries) {
+              if (outcome.row === "event" && fresh.version === base && fresh.etag === header.etag) {
+                // The header did not move, yet a row of a version past it exists: the header lags its events.
+                return yield* new StoreFailure({
+                  operation: "append",
+                  reason: `the header of ${StreamId.format(streamId)} says version ${base}, but version ${
+                    base + 1
+                  } already exists: the stream is damaged`
+                })
+              }
+              if (!flexible && fresh.version !== base) {
                 yield* Metric.update(conflicts, 1)
                 return yield* new ConcurrencyConflict({ streamId, expected, actual: fresh.version })
               }
+              // `any`/`streamExists` writes wherever the stream is now; an unchanged version is a header touched
+              // without new events: both go again, after a backoff.
+              return yield* new HeaderMoved({ actual: fresh.version })
             }
           }
-        }
+        })
+        return yield* attempt.pipe(
+          Effect.retry({ schedule: headerContention, while: (error) => error._tag === "HeaderMoved" }),
+          Effect.catchTag("HeaderMoved", (moved) =>
+            Metric.update(conflicts, 1).pipe(
+              Effect.andThen(Effect.fail(new ConcurrencyConflict({ streamId, expected, actual: moved.actual })))
+            )
+          )
+        )
       })
 
     const readStream: EventStore["Service"]["readStream"] = (streamId, readOptions = {}) =>
@@ -377,16 +401,28 @@ export const make = (
           const lower = TableKeys.streamRow(streamId.id, from === 1 ? 0 : from)
           const upper = TableKeys.streamRow(streamId.id, TableKeys.maxVersion)
           const filter = odata`PartitionKey eq ${partitionKey} and RowKey ge ${lower} and RowKey le ${upper}`
+          const headerRow = TableKeys.streamRow(streamId.id, 0)
+          // The version the stream must reach. Read from `from` on, the header comes first, in the same listing;
+          // otherwise it is read before the listing, so every version it counts has committed before the rows are.
+          let header: number | undefined =
+            from === 1
+              ? undefined
+              : (yield* readHeader(partitionKey, EventRows.shape(streamId)).pipe(
+                  Effect.mapError((error) => (error._tag === "StoreFailure" ? corruptHeader(streamId, error) : error))
+                )).version
           let next = from
           const prefix = TableKeys.streamPrefix(streamId.id)
-          const headerRow = TableKeys.streamRow(streamId.id, 0)
+          const corrupt = (version: number, reason: string) =>
+            new CorruptEvent({ stream: StreamId.format(streamId), version, type: "(missing)", reason })
           const decodePage = (entities: ReadonlyArray<EventRows.Row | Record<string, unknown>>) => {
             const page: Array<StoredEvent> = []
             for (const entity of entities) {
               const row = entity as Parameters<typeof EventRows.readEventRow>[0]
               if (row.rowKey === headerRow) {
                 const version = EventRows.count(row, "version")
-                if (version !== undefined) headers.set(headerKey(partitionKey, headerRow), { version, etag: row.etag })
+                if (version === undefined) return Result.fail(corrupt(0, "the stream header's version is unreadable"))
+                header = version
+                headers.set(headerKey(partitionKey, headerRow), { version, etag: row.etag })
                 continue
               }
               const stored = EventRows.readEventRow(row, streamId, partition, prefix)
@@ -406,12 +442,34 @@ export const make = (
             }
             return Result.succeed(page)
           }
+          /** At the end of the listing: the rows must reach the header's version, never end short of it. */
+          const checkEnd = (): Result.Result<void, CorruptEvent> => {
+            const last = next - 1
+            if (header === undefined) {
+              return last === 0 ? Result.void : Result.fail(corrupt(last, "the stream header is missing"))
+            }
+            if (last < header) {
+              return Result.fail(
+                corrupt(next, `version ${next} is missing from the stream: its header says version ${header}`)
+              )
+            }
+            if (from === 1 && last > header) {
+              return Result.fail(corrupt(last, `the stream header says version ${header}, but its rows reach ${last}`))
+            }
+            return Result.void
+          }
           return Stream.paginate(undefined as string | undefined, (token) =>
             client.page(filter, { pageSize: 1000, continuationToken: token }).pipe(
               Effect.mapError((error) => error.toStoreError()),
               Effect.flatMap((page) =>
                 Effect.map(
-                  Effect.fromResult(decodePage(page.entities)),
+                  Effect.fromResult(
+                    Result.flatMap(decodePage(page.entities), (events) =>
+                      page.continuationToken === undefined
+                        ? Result.map(checkEnd(), () => events)
+                        : Result.succeed(events)
+                    )
+                  ),
                   (events) => [events, Option.fromNullishOr(page.continuationToken)] as const
                 )
               ),
@@ -443,29 +501,66 @@ export const make = (
         const count = limit
         if (count === 0 || start >= TableKeys.maxPosition) return []
         const partitionKey = TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)
+        const name = Partition.format(partition)
+        // The range runs on to the partition head ("f|…" sorts before "h"): when the feed ends within this read,
+        // the head comes in the same listing, and the last row must be the position it names.
         const lower = TableKeys.feedRow(start)
-        const upper = TableKeys.feedRow(Math.min(start + count, TableKeys.maxPosition))
-        const filter = odata`PartitionKey eq ${partitionKey} and RowKey gt ${lower} and RowKey le ${upper}`
+        const filter = odata`PartitionKey eq ${partitionKey} and RowKey gt ${lower} and RowKey le ${TableKeys.headRow}`
         const events: Array<StoredEvent> = []
+        let head: number | undefined
         let token: string | undefined
         do {
           const page = yield* client
-            .page(filter, { pageSize: Math.min(count - events.length, 1000), continuationToken: token })
+            .page(filter, { pageSize: Math.min(count - events.length + 1, 1000), continuationToken: token })
             .pipe(Effect.mapError((error) => error.toStoreError()))
           for (const entity of page.entities) {
+            if (entity.rowKey === TableKeys.headRow) {
+              head = EventRows.count(entity, "position")
+              if (head === undefined) {
+                return yield* new CorruptPartition({
+                  partition: name,
+                  position: -1,
+                  reason: `the partition head's position ${JSON.stringify(entity.position)} is not a position`
+                })
+              }
+              break
+            }
+            if (events.length === count) break
             const stored = yield* Effect.fromResult(EventRows.readFeedRow(entity, partition))
-            if (stored.position !== start + events.length + 1) {
-              return yield* new CorruptEvent({
-                stream: StreamId.format(stored.streamId),
-                version: stored.version,
-                type: stored.type,
-                reason: `feed position ${start + events.length + 1} of ${Partition.format(partition)} is missing`
+            const expected = start + events.length + 1
+            if (stored.position !== expected) {
+              return yield* new CorruptPartition({
+                partition: name,
+                position: expected,
+                reason: `feed position ${expected} is missing (the next row is ${stored.position})`
               })
             }
             events.push(stored)
           }
           token = page.continuationToken
-        } while (token !== undefined && events.length < count)
+        } while (token !== undefined && events.length < count && head === undefined)
+        const last = start + events.length
+        if (events.length < count && head === undefined && events.length > 0) {
+          return yield* new CorruptPartition({
+            partition: name,
+            position: last,
+            reason: `the partition head is missing, but the feed holds position ${last}`
+          })
+        }
+        if (head !== undefined && head > last && events.length < count) {
+          return yield* new CorruptPartition({
+            partition: name,
+            position: last + 1,
+            reason: `feed position ${last + 1} is missing: the partition head says ${head}`
+          })
+        }
+        if (head !== undefined && head < last && events.length > 0) {
+          return yield* new CorruptPartition({
+            partition: name,
+            position: head,
+            reason: `the partition head says ${head}, but the feed holds position ${last}: the head lags its feed`
+          })
+        }
         yield* Metric.update(eventsRead, events.length)
         return events
       })
@@ -475,7 +570,7 @@ export const make = (
         Effect.flatMap(() =>
           writer.readHead(TableKeys.partitionKey(partition.tenant, partition.category, partition.shard)).pipe(
             Effect.map((state) => state.position),
-            Effect.mapError((error): StoreUnavailable | StoreFailure => error.toStoreError())
+            Effect.mapError((error) => (error._tag === "CorruptPartition" ? error : error.toStoreError()))
           )
         )
       )
