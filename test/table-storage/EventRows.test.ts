@@ -61,6 +61,37 @@ describe("EventRows", () => {
     }
   })
 
+  it("given a surrogate pair at every offset around each boundary, then no chunk boundary cuts a pair", () => {
+    const max = EventRows.maxPropertyLength
+    const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff
+    const isLow = (code: number) => code >= 0xdc00 && code <= 0xdfff
+    for (let offset = max - 3; offset <= max + 2; offset++) {
+      for (const pair of ["😀", "𝄞"]) {
+        const data = `${"a".repeat(offset)}${pair}${"b".repeat(max - 5)}${pair.repeat(max / 2 + 3)}`
+        const chunks = EventRows.chunk(data)
+        assert.strictEqual(chunks.join(""), data)
+        for (const [i, chunk] of chunks.entries()) {
+          assert.isFalse(isHigh(chunk.charCodeAt(chunk.length - 1)), `chunk ${i} ends inside a pair (offset ${offset})`)
+          assert.isFalse(isLow(chunk.charCodeAt(0)), `chunk ${i} starts inside a pair (offset ${offset})`)
+          // Full chunks are as long as allowed: one unit shorter only where a pair would be cut.
+          if (i < chunks.length - 1) {
+            const expected = isHigh(data.charCodeAt(chunks.slice(0, i).join("").length + max - 1)) ? max - 1 : max
+            assert.strictEqual(chunk.length, expected, `chunk ${i} (offset ${offset})`)
+          }
+        }
+      }
+    }
+    assert.deepStrictEqual(EventRows.chunk(""), [""])
+    assert.deepStrictEqual(
+      EventRows.chunk("a".repeat(max)).map((c) => c.length),
+      [max]
+    )
+    assert.deepStrictEqual(
+      EventRows.chunk("a".repeat(max + 1)).map((c) => c.length),
+      [max, 1]
+    )
+  })
+
   it("given payloads around 1 MiB, when sized, then the entity size follows Azure's formula", () => {
     const small = EventRows.prepare(EventRows.shape(streamId), event("{}"))
     const big = EventRows.prepare(EventRows.shape(streamId), event(JSON.stringify({ blob: "y".repeat(600_000) })))

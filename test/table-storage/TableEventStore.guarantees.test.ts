@@ -136,6 +136,62 @@ describe("TableEventStore guarantees on Azurite", () => {
     )
   })
 
+  describe("stored as written", () => {
+    it.live("given CJK and emoji data split over several properties, then no stored chunk holds half a pair", () =>
+      Effect.gen(function* () {
+        const { store } = yield* instance()
+        const streamId = yield* streamIn(tenant(), "split")
+        // Azurite keeps lone surrogates, so a cut pair would round-trip: look at the stored chunks themselves.
+        const data = JSON.stringify({ b: `${"a".repeat(32_760)}${"漢😀".repeat(40_000)}` })
+        const metadata = yield* EventMetadata.make()
+        yield* store.append(streamId, [{ type: "Happened", data, metadata }], ExpectedVersion.noStream)
+
+        const row = yield* Effect.promise(() =>
+          rawTable(table).getEntity<Record<string, unknown>>(keyOf(streamId), TableKeys.streamRow(streamId.id, 1))
+        )
+        const chunks = Array.from({ length: Number(row.chunks) }, (_, i) => String(row[`d${i}`]))
+        assert.isAtLeast(chunks.length, 4)
+        assert.strictEqual(chunks.join(""), data)
+        for (const chunk of chunks) assert.isTrue(chunk.isWellFormed(), "a chunk boundary cut a surrogate pair")
+      })
+    )
+  })
+
+  describe("refused before any request", () => {
+    it.live("given appends over the limits, then they fail without a single request reaching the store", () =>
+      Effect.gen(function* () {
+        const proxy = yield* FaultProxy.make
+        const { store } = yield* throughProxy(proxy)
+        const streamId = yield* streamIn(tenant(), "limits")
+        const metadata = yield* EventMetadata.make()
+        const huge = { type: "Happened", data: JSON.stringify({ b: "x".repeat(600_000) }), metadata }
+        const before = proxy.seen().length
+
+        const tooLarge = yield* Effect.flip(store.append(streamId, [huge], ExpectedVersion.noStream))
+        const tooMany = yield* Effect.flip(store.append(streamId, yield* events(50), ExpectedVersion.noStream))
+        const tooLargeTogether = yield* Effect.flip(
+          store.append(
+            streamId,
+            yield* Effect.forEach(Array.from({ length: 9 }), () =>
+              Effect.map(EventMetadata.make(), (m) => ({
+                ...huge,
+                data: JSON.stringify({ b: "y".repeat(250_000) }),
+                metadata: m
+              }))
+            ),
+            ExpectedVersion.noStream
+          )
+        )
+
+        assert.deepStrictEqual(
+          [tooLarge._tag, tooMany._tag, tooLargeTogether._tag],
+          ["EventTooLarge", "TooManyEvents", "AppendTooLarge"]
+        )
+        assert.deepStrictEqual(proxy.seen().slice(before), [], "no request was made")
+      })
+    )
+  })
+
   describe("never spin on damage", () => {
     it.live(
       "given a head whose position does not parse, then appends, head and reads fail fast with CorruptPartition",
@@ -277,7 +333,7 @@ describe("TableEventStore guarantees on Azurite", () => {
       () =>
         Effect.gen(function* () {
           const proxy = yield* FaultProxy.make
-          const { feed, store } = yield* throughProxy(proxy, { requestTimeout: "300 millis", transientRetries: 3 })
+          const { feed, store } = yield* throughProxy(proxy, { requestTimeout: "800 millis", transientRetries: 3 })
           const owner = tenant()
           const streamId = yield* streamIn(owner, "late")
           yield* store.append(yield* streamIn(owner, "warm"), yield* events(1), ExpectedVersion.noStream)
@@ -375,14 +431,14 @@ describe("TableEventStore guarantees on Azurite", () => {
           const before = proxy.seen().length
 
           // Hold the first transaction so every other append queues behind it and shares the next one.
-          proxy.inject({ _tag: "Delay", millis: 400 })
+          proxy.inject({ _tag: "Delay", millis: 1000 })
           const held = yield* Effect.forkChild(
             Effect.flatMap(Effect.all([streamIn(owner, "first"), events(1)]), ([streamId, batch]) =>
               store.append(streamId, batch, ExpectedVersion.noStream)
             ),
             { startImmediately: true }
           )
-          yield* Effect.sleep("100 millis")
+          yield* Effect.sleep("300 millis")
           const expectations = [
             ExpectedVersion.exact(1), // stale: the store has version 1 cached, the header says 2
             ExpectedVersion.noStream,

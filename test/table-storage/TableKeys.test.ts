@@ -74,6 +74,60 @@ describe("TableKeys", () => {
     )
   })
 
+  // Pairs chosen to collide under a plausible escaping bug (an unescaped "~", "%" or "|", lower-case hex,
+  // URL-style escapes, a moved separator): random strings rarely hit them.
+  const colliding: ReadonlyArray<readonly [string, string]> = [
+    ["~2F", "/"],
+    ["~7C", "|"],
+    ["~7E", "~"],
+    ["~25", "%"],
+    ["%2F", "/"],
+    ["%7C", "|"],
+    ["~2f", "/"],
+    ["~~", "~7E"],
+    ["a~7Cb", "a|b"],
+    ["~", "~7E"],
+    ["/", "\\"],
+    ["#", "?"]
+  ]
+  it("given pairs an escaping bug would merge, when encoded, then each part keeps its own key", () => {
+    for (const [a, b] of colliding) {
+      assert.notStrictEqual(TableKeys.encodePart(a), TableKeys.encodePart(b), `${a} vs ${b}`)
+      assert.strictEqual(TableKeys.decodePart(TableKeys.encodePart(a)), a)
+      assert.strictEqual(TableKeys.decodePart(TableKeys.encodePart(b)), b)
+      assert.notStrictEqual(TableKeys.streamRow(a, 1), TableKeys.streamRow(b, 1))
+    }
+    const boundaries: ReadonlyArray<readonly [readonly [string, string], readonly [string, string]]> = [
+      [
+        ["a|b", "c"],
+        ["a", "b|c"]
+      ],
+      [
+        ["a~7Cb", "c"],
+        ["a", "b~7Cc"]
+      ],
+      [
+        ["a", "b|0000"],
+        ["a|b", "0000"]
+      ],
+      [
+        ["t", "c|0001"],
+        ["t|c", "0001"]
+      ]
+    ]
+    for (const [[tenantA, categoryA], [tenantB, categoryB]] of boundaries) {
+      assert.notStrictEqual(
+        TableKeys.partitionKey(tenantA, categoryA, 1),
+        TableKeys.partitionKey(tenantB, categoryB, 1)
+      )
+      assert.notStrictEqual(TableKeys.registryRow(tenantA, categoryA), TableKeys.registryRow(tenantB, categoryB))
+    }
+    // A stream id can never reach into the version digits, the feed rows or the head.
+    assert.notStrictEqual(TableKeys.streamRow("x|0000000001", 2), TableKeys.streamRow("x", 1))
+    assert.isFalse(TableKeys.streamRow("|", 0).startsWith("s||"))
+    assert.isUndefined(TableKeys.parseFeedRow(TableKeys.streamRow("f", 1)))
+  })
+
   it("given the forbidden characters, when encoded, then each becomes ~XX", () => {
     assert.strictEqual(TableKeys.encodePart("a/b\\c#d?e%f~g|h"), "a~2Fb~5Cc~23d~3Fe~25f~7Eg~7Ch")
     assert.strictEqual(TableKeys.encodePart("it's é 漢 😀"), "it's é 漢 😀")
