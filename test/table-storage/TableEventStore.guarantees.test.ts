@@ -259,6 +259,29 @@ describe("TableEventStore guarantees on Azurite", () => {
     )
   })
 
+  describe("a stream header behind its rows", () => {
+    it.live("given a header that says 2 over rows up to 3, then reads report it and an append fails fast", () =>
+      Effect.gen(function* () {
+        const proxy = yield* FaultProxy.make
+        const { store } = yield* throughProxy(proxy)
+        const streamId = yield* streamIn(tenant(), "lagging-header")
+        yield* store.append(streamId, yield* events(3), ExpectedVersion.noStream)
+        yield* rewrite(keyOf(streamId), headerOf(streamId), { version: "2" })
+        const fresh = yield* throughProxy(proxy)
+        const before = FaultProxy.transactions(proxy).length
+
+        const read = yield* Effect.flip(readAll(fresh.store, streamId))
+        const append = yield* Effect.flip(fresh.store.append(streamId, yield* events(1, 3), ExpectedVersion.exact(2)))
+
+        assert.strictEqual(read._tag, "CorruptEvent")
+        if (read._tag === "CorruptEvent") assert.include(read.reason, "header says version 2, but its rows reach 3")
+        assert.strictEqual(append._tag, "StoreFailure")
+        if (append._tag === "StoreFailure") assert.include(append.reason, "version 3 already exists")
+        assert.strictEqual(FaultProxy.transactions(proxy).length - before, 1, "one refused transaction, no retries")
+      })
+    )
+  })
+
   describe("the header and head conditions on their own", () => {
     it.live("given a header moved without new rows, when the process that cached it appends, then a conflict", () =>
       Effect.gen(function* () {
