@@ -32,4 +32,26 @@ describe("ExpectedVersion", () => {
     assert.isUndefined(ExpectedVersion.problem(ExpectedVersion.exact(0)))
     assert.isUndefined(ExpectedVersion.problem(ExpectedVersion.any))
   })
+
+  it("given each expectation, when formatted, then it reads as the docs and errors show it", () => {
+    assert.deepStrictEqual(
+      [ExpectedVersion.any, ExpectedVersion.noStream, ExpectedVersion.streamExists, ExpectedVersion.exact(7)].map(
+        ExpectedVersion.format
+      ),
+      ["any version", "no stream", "an existing stream", "version 7"]
+    )
+  })
+
+  it("given a malformed exact version, when checked, then the problem names the value; the others have none", () => {
+    assert.strictEqual(
+      ExpectedVersion.problem(ExpectedVersion.exact(-1)),
+      "expected version must be a non-negative integer (got -1)"
+    )
+    for (const fine of [ExpectedVersion.noStream, ExpectedVersion.streamExists, ExpectedVersion.exact(2 ** 53 - 1)]) {
+      assert.isUndefined(ExpectedVersion.problem(fine))
+    }
+    assert.isTrue(ExpectedVersion.isValidVersion(0))
+    assert.isFalse(ExpectedVersion.isValidVersion(-0.5))
+    assert.isFalse(ExpectedVersion.isValidVersion(2 ** 53))
+  })
 })

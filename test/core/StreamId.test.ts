@@ -81,4 +81,58 @@ describe("StreamId", () => {
       assert.isFalse(StreamId.equals(a, otherTenant))
     })
   )
+
+  it("given each kind of bad part, when checked, then the problem says exactly what and where", () => {
+    assert.strictEqual(StreamId.problem("id", ""), "must not be empty")
+    assert.strictEqual(StreamId.problem("category", "c".repeat(65)), "must be at most 64 characters (got 65)")
+    assert.isUndefined(StreamId.problem("category", "c".repeat(64)))
+    assert.strictEqual(StreamId.problem("id", "i".repeat(129)), "must be at most 128 characters (got 129)")
+    assert.strictEqual(
+      StreamId.problem("id", "ab\u0001"),
+      "must not contain control characters (found U+0001 at index 2)"
+    )
+    assert.strictEqual(
+      StreamId.problem("id", "\u2029"),
+      "must not contain control characters (found U+2029 at index 0)"
+    )
+    assert.strictEqual(
+      StreamId.problem("id", "\u009f"),
+      "must not contain control characters (found U+009F at index 0)"
+    )
+    assert.isUndefined(StreamId.problem("id", "\u00a0 "))
+    assert.strictEqual(StreamId.problem("id", "\udc00x"), "must be well-formed Unicode (it contains a lone surrogate)")
+  })
+
+  it("given several bad parts, when validated, then the first in tenant, category, id order is named", () => {
+    const result = StreamId.validate({ tenant: "", category: "", id: "" })
+    assert.isTrue(result._tag === "Failure" && result.failure.part === "tenant")
+    const second = StreamId.validate({ tenant: "t", category: "", id: "" })
+    assert.isTrue(second._tag === "Failure" && second.failure.part === "category")
+  })
+
+  it("given long invalid values, when reported, then they are cut at 80 characters and quoted", () => {
+    const at = (length: number) => {
+      const result = StreamId.validate({ tenant: "t", category: "c", id: `${"x".repeat(length - 1)}\u0001` })
+      if (result._tag === "Success") throw new Error("expected a failure")
+      return result.failure
+    }
+    assert.strictEqual(at(80).value.length, 80)
+    assert.strictEqual(at(81).value, `${"x".repeat(80)}…`)
+    assert.strictEqual(
+      at(2).message,
+      `Invalid stream id ${JSON.stringify("x\u0001")}: must not contain control characters (found U+0001 at index 1)`
+    )
+  })
+
+  it.effect("given ids that differ in one part, when compared, then they are not equal", () =>
+    Effect.gen(function* () {
+      const a = yield* StreamId.make({ tenant: "acme", category: "user", id: "1" })
+      for (const other of [
+        { tenant: "acme", category: "order", id: "1" },
+        { tenant: "acme", category: "user", id: "2" }
+      ]) {
+        assert.isFalse(StreamId.equals(a, yield* StreamId.make(other)))
+      }
+    })
+  )
 })
