@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { type EventData, EventMetadata, Partition, StreamId } from "@eventable/core"
 import { type Entity, EventRows, TableKeys } from "@eventable/table-storage"
-import { Effect, Result } from "effect"
+import { DateTime, Effect, Result } from "effect"
 
 const streamId = Effect.runSync(StreamId.make({ tenant: "acme", category: "user", id: "u/1" }))
 const partition = Partition.make("acme", "user", 0)
@@ -108,7 +108,20 @@ describe("EventRows", () => {
     ["a bad timestamp", (row) => ({ ...row, occurredAt: "yesterday" }), "occurredAt"],
     ["no type", ({ type: _, ...row }) => row, "no event type"],
     ["bad custom metadata", (row) => ({ ...row, custom: "{oops" }), "custom metadata"],
-    ["a bad position", (row) => ({ ...row, position: "-1" }), "position"]
+    ["a bad position", (row) => ({ ...row, position: "-1" }), "position"],
+    ["position 0", (row) => ({ ...row, position: "0" }), "no valid position"],
+    ["an empty type", (row) => ({ ...row, type: "" }), "no event type"],
+    ["an empty event id", (row) => ({ ...row, eventId: "" }), "no event id"],
+    ["no timestamp", ({ occurredAt: _, ...row }) => row, "no valid occurredAt"],
+    ["no chunk count", ({ chunks: _, ...row }) => row, "no valid chunk count"],
+    ["a chunk count of 0", (row) => ({ ...row, chunks: 0 }), "no valid chunk count"],
+    ["a chunk count of 253", (row) => ({ ...row, chunks: 253 }), "no valid chunk count"],
+    ["a fractional chunk count", (row) => ({ ...row, chunks: 1.5 }), "no valid chunk count"],
+    ["no first chunk", ({ d0: _, ...row }) => row, "missing data chunk d0 of 2"],
+    ["custom metadata that is an array", (row) => ({ ...row, custom: "[]" }), "custom metadata"],
+    ["custom metadata with a number", (row) => ({ ...row, custom: '{"a":1}' }), "custom metadata"],
+    ["custom metadata that is null", (row) => ({ ...row, custom: "null" }), "custom metadata"],
+    ["custom metadata that is not text", (row) => ({ ...row, custom: 5 }), "custom metadata"]
   ]
   for (const [label, damage, reason] of damaged) {
     it(`given an event row with ${label}, when read, then CorruptEvent says so`, () => {
@@ -127,6 +140,56 @@ describe("EventRows", () => {
       }
     })
   }
+
+  it("given a row with a chunk count of 252, when read, then all 252 chunks are joined", () => {
+    const row: Record<string, unknown> = {
+      ...EventRows.prepare(EventRows.shape(streamId), event("{}")).eventRow(pk, 1, 1)
+    }
+    row.chunks = 252
+    for (let i = 0; i < 252; i++) row[`d${i}`] = i === 0 ? "{" : i === 251 ? "}" : " "
+    const read = EventRows.readEventRow({ ...row, etag: "e" } as Entity, streamId, partition)
+    assert.strictEqual(Result.getOrThrow(read).data, `{${" ".repeat(250)}}`)
+  })
+
+  it("given optional metadata left out, when read back, then it stays absent", () => {
+    const prepared = EventRows.prepare(EventRows.shape(streamId), event("{}"))
+    const stored = Result.getOrThrow(EventRows.readEventRow(asRead(prepared.eventRow(pk, 1, 1)), streamId, partition))
+    assert.isFalse(
+      "correlationId" in stored.metadata || "causationId" in stored.metadata || "custom" in stored.metadata
+    )
+    assert.strictEqual(
+      DateTime.toEpochMillis(stored.metadata.occurredAt),
+      DateTime.toEpochMillis(prepared.event.metadata.occurredAt)
+    )
+  })
+
+  const feedDamage: ReadonlyArray<readonly [string, (row: EventRows.Row) => Record<string, unknown>, string]> = [
+    ["no stream id", ({ stream: _, ...row }) => row, "no stream id"],
+    ["no version", ({ version: _, ...row }) => row, "no valid version"],
+    ["version 0", (row) => ({ ...row, version: "0" }), "no valid version"],
+    ["a row key that is not a feed key", (row) => ({ ...row, rowKey: "f|12" }), "unexpected row key"],
+    ["a damaged payload", (row) => ({ ...row, chunks: "x" }), "chunk count"]
+  ]
+  for (const [label, damage, reason] of feedDamage) {
+    it(`given a feed row with ${label}, when read, then CorruptEvent names the stream, position and problem`, () => {
+      const row = EventRows.prepare(EventRows.shape(streamId), event("{}")).feedRow(pk, 3, 4)
+      const result = EventRows.readFeedRow({ ...damage(row), etag: "e" } as Entity, partition)
+      assert.isTrue(Result.isFailure(result))
+      if (Result.isFailure(result)) {
+        assert.include(result.failure.reason, reason)
+        assert.include(result.failure.stream, "acme/user/")
+        assert.strictEqual(result.failure.type, "UserRegistered")
+      }
+    })
+  }
+
+  it("given an event row whose key is not its stream's, when read, then CorruptEvent says so", () => {
+    const row = EventRows.prepare(EventRows.shape(streamId), event("{}")).eventRow(pk, 3, 4)
+    for (const rowKey of [TableKeys.streamRow("other", 3), `${TableKeys.streamPrefix(streamId.id)}12`]) {
+      const result = EventRows.readEventRow({ ...row, rowKey, etag: "e" }, streamId, partition)
+      assert.isTrue(Result.isFailure(result) && result.failure.reason.includes("unexpected row key"), rowKey)
+    }
+  })
 
   it("given a feed row whose stream id is invalid, when read, then CorruptEvent names the position", () => {
     const row = EventRows.prepare(EventRows.shape(streamId), event("{}")).feedRow(pk, 1, 4)
@@ -157,5 +220,85 @@ describe("EventRows", () => {
       event(JSON.stringify({ note: "a b c", list: ["   "] }), { custom: { "k ": "v ", plain: "x" } })
     )
     assert.strictEqual(prepared.entityBytes - plain.entityBytes, 7 * 5 * 2)
+  })
+
+  describe("sizes, as Azure counts them", () => {
+    /** Azure's entity size, computed independently: 4 bytes, the keys in UTF-16, then per property 8 bytes, the
+     * name in UTF-16 and the value (a string: 4 + 2 per unit; a number: 8), the system Timestamp included. */
+    const azureSize = (row: EventRows.Row) => {
+      let size = 4 + 2 * (row.partitionKey.length + row.rowKey.length) + (8 + 2 * "Timestamp".length + 8)
+      for (const [name, value] of Object.entries(row)) {
+        if (name === "partitionKey" || name === "rowKey") continue
+        size += 8 + 2 * name.length + (typeof value === "string" ? 4 + 2 * value.length : 8)
+      }
+      return size
+    }
+    const widest = (prepared: EventRows.PreparedEvent) =>
+      Math.max(
+        azureSize(prepared.eventRow(pk, TableKeys.maxVersion, TableKeys.maxPosition)),
+        azureSize(prepared.feedRow(pk, TableKeys.maxVersion, TableKeys.maxPosition))
+      )
+    const payloads: ReadonlyArray<readonly [string, EventData.EventData]> = [
+      ["a tiny event", event("{}")],
+      [
+        "full metadata",
+        event(JSON.stringify({ a: 1 }), { correlationId: "corr", causationId: "cause", custom: { k: "v" } })
+      ],
+      ["CJK and emoji over two properties", event(JSON.stringify({ b: "漢😀".repeat(20_000) }))],
+      ["quotes and backslashes", event(JSON.stringify({ q: '"\\'.repeat(9_000) }))]
+    ]
+    for (const [label, data] of payloads) {
+      it(`given ${label}, then entityBytes is the larger row's exact Azure size at the widest keys`, () => {
+        const prepared = EventRows.prepare(EventRows.shape(streamId), data)
+        assert.strictEqual(prepared.entityBytes, widest(prepared))
+      })
+
+      it(`given ${label}, then requestBytes covers both rows' JSON and their framing`, () => {
+        const prepared = EventRows.prepare(EventRows.shape(streamId), data)
+        const json = (row: EventRows.Row) => Buffer.byteLength(JSON.stringify(row), "utf8")
+        const rows =
+          json(prepared.eventRow(pk, TableKeys.maxVersion, TableKeys.maxPosition)) +
+          json(prepared.feedRow(pk, TableKeys.maxVersion, TableKeys.maxPosition))
+        assert.isAtLeast(prepared.requestBytes, rows + 2 * EventRows.operationOverheadBytes)
+      })
+    }
+
+    it("given a stream, then its header and the head are sized for a small row with their keys", () => {
+      const shape = EventRows.shape(streamId)
+      const small = (rowKey: string) =>
+        EventRows.operationOverheadBytes + 128 + 4 * (Buffer.byteLength(pk) + Buffer.byteLength(rowKey))
+      assert.strictEqual(shape.headerRequestBytes, small(shape.headerRow))
+      assert.strictEqual(shape.headRequestBytes, small(TableKeys.headRow))
+      assert.strictEqual(shape.headerRow, TableKeys.streamRow(streamId.id, 0))
+      assert.strictEqual(shape.prefix, TableKeys.streamPrefix(streamId.id))
+    })
+  })
+
+  describe("count", () => {
+    it("given decimal strings and numbers, then only non-negative safe integers are counts", () => {
+      const cases: ReadonlyArray<readonly [unknown, number | undefined]> = [
+        ["0", 0],
+        ["42", 42],
+        ["9007199254740991", Number.MAX_SAFE_INTEGER],
+        ["9999999999999999", undefined],
+        ["12345678901234567", undefined],
+        ["", undefined],
+        ["-1", undefined],
+        ["1.5", undefined],
+        [" 1", undefined],
+        ["1e3", undefined],
+        ["0x10", undefined],
+        [7, 7],
+        [0, 0],
+        [-1, undefined],
+        [1.5, undefined],
+        [2 ** 53, undefined],
+        [undefined, undefined],
+        [null, undefined]
+      ]
+      for (const [value, expected] of cases) {
+        assert.strictEqual(EventRows.count({ v: value }, "v"), expected, JSON.stringify(value))
+      }
+    })
   })
 })
