@@ -66,7 +66,7 @@ describe("EventRows", () => {
     const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff
     const isLow = (code: number) => code >= 0xdc00 && code <= 0xdfff
     for (let offset = max - 3; offset <= max + 2; offset++) {
-      for (const pair of ["😀", "𝄞"]) {
+      for (const pair of ["😀", "𝄞", "\u{10000}", "\u{10FFFF}"]) {
         const data = `${"a".repeat(offset)}${pair}${"b".repeat(max - 5)}${pair.repeat(max / 2 + 3)}`
         const chunks = EventRows.chunk(data)
         assert.strictEqual(chunks.join(""), data)
@@ -81,6 +81,11 @@ describe("EventRows", () => {
         }
       }
     }
+    // A lone high surrogate at the very end of the data is not a pair: nothing to keep together.
+    assert.deepStrictEqual(
+      EventRows.chunk(`${"a".repeat(max - 1)}\ud800`).map((c) => c.length),
+      [max]
+    )
     assert.deepStrictEqual(EventRows.chunk(""), [""])
     assert.deepStrictEqual(
       EventRows.chunk("a".repeat(max)).map((c) => c.length),

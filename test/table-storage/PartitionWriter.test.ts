@@ -6,7 +6,8 @@ import { Effect } from "effect"
 import * as PartitionWriter from "../../packages/table-storage/src/PartitionWriter.ts"
 
 const pk = TableKeys.partitionKey("acme", "order", 0)
-const budget = PartitionWriter.transactionBudget(pk)
+// Computed per call, never at import: a mutation run swaps the code under a test module that is already loaded.
+const budgetOf = () => PartitionWriter.transactionBudget(pk)
 
 /** A pending append of `events` small events to stream `id`. */
 const append = (id: string, events = 1, base = 0) =>
@@ -50,9 +51,9 @@ describe("PartitionWriter", () => {
 
   describe("transactionBudget", () => {
     it("given a partition, then one transaction leaves room for the head's operation and bytes", () => {
-      assert.strictEqual(budget.operations, EventRows.maxTransactionOperations - 1)
+      assert.strictEqual(budgetOf().operations, EventRows.maxTransactionOperations - 1)
       assert.strictEqual(
-        budget.bytes,
+        budgetOf().bytes,
         EventRows.maxTransactionBytes - 16_384 - EventRows.smallRowRequestBytes(pk, TableKeys.headRow)
       )
     })
@@ -74,7 +75,7 @@ describe("PartitionWriter", () => {
 
     it.effect("given an append that does not fit, then a later append of its stream never overtakes it", () =>
       Effect.gen(function* () {
-        const big = weighing(yield* append("a"), budget.bytes)
+        const big = weighing(yield* append("a"), budgetOf().bytes)
         const filler = yield* append("b")
         const later = yield* append("a", 1, 1)
 
@@ -87,7 +88,7 @@ describe("PartitionWriter", () => {
 
     it.effect("given appends that exactly fill the operations, then all are admitted; one more waits", () =>
       Effect.gen(function* () {
-        // 33 appends of one event are 33 × 3 = 99 operations: exactly the budget.
+        // 33 appends of one event are 33 × 3 = 99 operations: exactly the budgetOf().
         const full = yield* Effect.forEach(
           Array.from({ length: 33 }, (_, i) => i),
           (i) => append(`s${i}`)
@@ -96,9 +97,22 @@ describe("PartitionWriter", () => {
 
         const { batch, rest } = PartitionWriter.select(pk, [...full, extra])
 
-        assert.strictEqual(budget.operations, 99)
+        assert.strictEqual(budgetOf().operations, 99)
         assert.deepStrictEqual(batch, full)
         assert.deepStrictEqual(rest, [extra])
+      })
+    )
+
+    it.effect("given 97 operations waiting, then a 3-operation append waits: the head needs the 100th", () =>
+      Effect.gen(function* () {
+        const big = yield* append("big", 48) // 1 + 2 × 48 = 97 operations
+        const small = yield* append("small")
+
+        const { batch, rest } = PartitionWriter.select(pk, [big, small])
+
+        assert.strictEqual(big.operations, 97)
+        assert.deepStrictEqual(batch, [big])
+        assert.deepStrictEqual(rest, [small])
       })
     )
 
@@ -117,16 +131,16 @@ describe("PartitionWriter", () => {
 
     it.effect("given appends that exactly fill the bytes, then they are admitted; one byte more waits", () =>
       Effect.gen(function* () {
-        const half = Math.floor(budget.bytes / 2)
+        const half = Math.floor(budgetOf().bytes / 2)
         const a = weighing(yield* append("a"), half)
-        const b = weighing(yield* append("b"), budget.bytes - half)
+        const b = weighing(yield* append("b"), budgetOf().bytes - half)
         const c = weighing(yield* append("c"), 1)
 
         const exact = PartitionWriter.select(pk, [a, b, c])
         assert.deepStrictEqual(exact.batch, [a, b])
         assert.deepStrictEqual(exact.rest, [c])
 
-        const over = PartitionWriter.select(pk, [a, weighing(b, budget.bytes - half + 1), c])
+        const over = PartitionWriter.select(pk, [a, weighing(b, budgetOf().bytes - half + 1), c])
         assert.deepStrictEqual(streams(over.batch), ["a", "c"])
         assert.deepStrictEqual(streams(over.rest), ["b"])
       })
@@ -134,7 +148,7 @@ describe("PartitionWriter", () => {
 
     it.effect("given an append too big to share, then smaller appends behind it still go, in arrival order", () =>
       Effect.gen(function* () {
-        const first = weighing(yield* append("first"), budget.bytes - 10)
+        const first = weighing(yield* append("first"), budgetOf().bytes - 10)
         const big = weighing(yield* append("big"), 11)
         const tiny = weighing(yield* append("tiny"), 10)
         const late = weighing(yield* append("late"), 1)
