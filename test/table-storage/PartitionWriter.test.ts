@@ -47,6 +47,18 @@ describe("PartitionWriter", () => {
         )
       })
     )
+    it.effect("given a snapshot, then the append also counts its rows and their bytes", () =>
+      Effect.gen(function* () {
+        const shape = EventRows.shape(yield* StreamId.make({ tenant: "acme", category: "order", id: "o-2" }))
+        const prepared = [EventRows.prepare(shape, { type: "T", data: "{}", metadata: yield* EventMetadata.make() })]
+        const snapshot = { version: 1, rows: () => [], operations: 2, requestBytes: 5_000 }
+        const plain = yield* PartitionWriter.pending(shape, undefined, 0, prepared)
+        const withSnapshot = yield* PartitionWriter.pending(shape, undefined, 0, prepared, snapshot)
+
+        assert.strictEqual(withSnapshot.operations, plain.operations + 2)
+        assert.strictEqual(withSnapshot.requestBytes, plain.requestBytes + 5_000)
+      })
+    )
   })
 
   describe("transactionBudget", () => {
