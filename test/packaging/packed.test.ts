@@ -131,7 +131,7 @@ describe("the packed packages, used from a user's own project", () => {
       assert.deepStrictEqual(result.inMemory, expected)
       assert.deepStrictEqual(result.onTableStorage, expected)
       assert.include(String(result.emptyConnectionString), "the connection string is empty")
-      assert.strictEqual(result.cosmosExports, 0)
+      assert.strictEqual(result.cosmosConfigError, "CosmosConfigError")
     } finally {
       rmSync(project, { recursive: true, force: true })
     }

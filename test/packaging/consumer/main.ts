@@ -47,7 +47,13 @@ export const main = Effect.gen(function* () {
     inMemory,
     onTableStorage,
     emptyConnectionString: configError instanceof TableStorageConfigError ? configError.message : "not a config error",
-    cosmosExports: Object.keys(Cosmos).length
+    cosmosConfigError: yield* Cosmos.CosmosConfig.resolve({
+      connection: Cosmos.CosmosConfig.connectionString(""),
+      database: "views"
+    }).pipe(
+      Effect.flip,
+      Effect.map((error) => error._tag)
+    )
   }
 })
 
