@@ -1,8 +1,13 @@
 /**
- * @eventable/example-users: the users example (register, rename, block).
+ * @eventable/example-users: the users example (register, rename, block):
+ * the decider, the HTTP API, the `users` view and its projector.
  *
  * @since 0.1.0
  */
 
+export * as JsonErrors from "./JsonErrors.ts"
 export * from "./User.ts"
+export * as UserApi from "./UserApi.ts"
 export * from "./UserCommands.ts"
+export * from "./UserDocument.ts"
+export * as UserIds from "./UserIds.ts"
