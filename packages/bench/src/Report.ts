@@ -8,6 +8,7 @@ import { cpus } from "node:os"
 import * as CommandBench from "./CommandBench.ts"
 import * as ConsumerBench from "./ConsumerBench.ts"
 import { goals as coreGoals } from "./CoreBench.ts"
+import * as HttpBench from "./HttpBench.ts"
 import * as ProjectionBench from "./ProjectionBench.ts"
 
 /**
@@ -49,7 +50,8 @@ export const goals: ReadonlyArray<Goal> = [
   ...CommandBench.goals,
   ...coreGoals,
   ...ConsumerBench.goals,
-  ...ProjectionBench.goals
+  ...ProjectionBench.goals,
+  ...HttpBench.goals
 ]
 
 const format = (value: number) =>
@@ -110,6 +112,7 @@ export const write = (
     ...CommandBench.method,
     ...ConsumerBench.method,
     ...ProjectionBench.method,
+    ...HttpBench.method,
     "- `*.overhead_ms` is the library's absolute cost over the raw SDK per operation. Against Azurite on",
     "  localhost a transaction takes about 2 ms, so a fixed client-side cost shows as a large ratio; against",
     "  Azure, where a transaction takes several milliseconds more, the same cost is a smaller share.",

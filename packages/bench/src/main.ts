@@ -9,12 +9,13 @@ import { Effect, Redacted } from "effect"
 import * as CommandBench from "./CommandBench.ts"
 import * as ConsumerBench from "./ConsumerBench.ts"
 import * as CoreBench from "./CoreBench.ts"
+import * as HttpBench from "./HttpBench.ts"
 import * as ProjectionBench from "./ProjectionBench.ts"
 import * as Report from "./Report.ts"
 import * as TableStorageBench from "./TableStorageBench.ts"
 
 const quick = process.argv.includes("--quick")
-/** `--only=table`, `--only=command`, `--only=core`, `--only=consumer` or `--only=projection`: run one module, print its figures, write nothing. */
+/** `--only=table`, `--only=command`, `--only=core`, `--only=consumer`, `--only=projection` or `--only=http`: run one module, print its figures, write nothing. */
 const only = process.argv.find((arg) => arg.startsWith("--only="))?.slice("--only=".length)
 const runs = (module: string) => only === undefined || only === module
 
@@ -49,7 +50,10 @@ const program = Effect.gen(function* () {
           quick ? ConsumerBench.quick : ConsumerBench.full
         )
       : {}),
-    ...(runs("projection") ? yield* ProjectionBench.run(quick ? ProjectionBench.quick : ProjectionBench.full) : {})
+    ...(runs("projection") ? yield* ProjectionBench.run(quick ? ProjectionBench.quick : ProjectionBench.full) : {}),
+    ...(runs("http")
+      ? yield* HttpBench.run(Redacted.value(azurite.connectionString), quick ? HttpBench.quick : HttpBench.full)
+      : {})
   }
   if (only !== undefined) {
     for (const [name, value] of Object.entries(results)) process.stdout.write(`  ${name} = ${value.toFixed(3)}\n`)
