@@ -249,6 +249,21 @@ layer(Api, { excludeTestServices: true, timeout: "60 seconds" })("users HTTP API
         assertError(stale, 412, "PreconditionFailed")
       })
     )
+
+    it.effect(
+      "given an Idempotency-Key used by a rename, when a block sends the same key, then the user is blocked",
+      () =>
+        Effect.gen(function* () {
+          const id = yield* registered("acme", "walter")
+          const headers = { "idempotency-key": "edit-1" }
+          const renamed = yield* call("PUT", `/tenants/acme/users/${id}/name`, { json: { name: "Walt" }, headers })
+          assert.strictEqual(renamed.status, 200, renamed.text)
+          const blocked = yield* call("POST", `/tenants/acme/users/${id}/block`, { headers })
+          assert.strictEqual(blocked.status, 200, blocked.text)
+          assert.strictEqual(blocked.json.blocked, true, "a key reused on another operation is another command")
+          assert.strictEqual((yield* UserCommands.load({ tenant: "acme", id })).version, 3)
+        })
+    )
   })
 
   describe("GET /tenants/:tenant/users/:id", () => {
@@ -337,6 +352,11 @@ layer(Api, { excludeTestServices: true, timeout: "60 seconds" })("users HTTP API
         assert.strictEqual((yield* call("GET", "/tenants/umbrella/users?limit=101")).status, 400)
         const forged = yield* call("GET", "/tenants/umbrella/users?continuation=not-a-token")
         assertError(forged, 400, "InvalidContinuation")
+        // Well-formed outside, but the store's own token inside is forged: still the client's fault.
+        const inner = JSON.stringify({ token: "+RID:xx#RTD:eHg=", range: { min: "", max: "FF" } })
+        const tampered = Buffer.from(JSON.stringify({ tenant: "umbrella", after: inner }), "utf8").toString("base64url")
+        const answer = yield* call("GET", `/tenants/umbrella/users?continuation=${tampered}`)
+        assert.isBelow(answer.status, 500, answer.text)
       })
     )
   })

@@ -99,7 +99,7 @@ export const layer = HttpApiBuilder.group(UsersApi, "commands", (handlers) =>
       return UserCommands.create(
         target,
         new RegisterUser(payload),
-        key === undefined ? {} : { commandId: key, correlationId: key }
+        key === undefined ? {} : { commandId: commandIdOf("register", key), correlationId: key }
       ).pipe(
         Effect.catch((error) => toHttpError(target, error)),
         Effect.map((result) =>
@@ -108,25 +108,34 @@ export const layer = HttpApiBuilder.group(UsersApi, "commands", (handlers) =>
       )
     })
     .handle("rename", ({ params, headers, payload }) =>
-      UserCommands.update(params, new RenameUser(payload), optionsOf(headers)).pipe(
+      UserCommands.update(params, new RenameUser(payload), optionsOf("rename", headers)).pipe(
         Effect.catch((error) => toHttpError(params, error)),
         Effect.flatMap((result) => answer(params.id, result))
       )
     )
     .handle("block", ({ params, headers }) =>
-      UserCommands.update(params, new BlockUser(), optionsOf(headers)).pipe(
+      UserCommands.update(params, new BlockUser(), optionsOf("block", headers)).pipe(
         Effect.catch((error) => toHttpError(params, error)),
         Effect.flatMap((result) => answer(params.id, result))
       )
     )
 )
 
-const optionsOf = (headers: {
-  readonly "if-match"?: number
-  readonly "idempotency-key"?: string
-}): CommandHandler.ExecuteOptions => ({
+/**
+ * The command id of a request: the operation and the client's Idempotency-Key, so a key reused on
+ * another operation of the same user is another command, never mistaken for the first one.
+ */
+const commandIdOf = (operation: "register" | "rename" | "block", key: string) => `${operation}:${key}`
+
+const optionsOf = (
+  operation: "rename" | "block",
+  headers: {
+    readonly "if-match"?: number
+    readonly "idempotency-key"?: string
+  }
+): CommandHandler.ExecuteOptions => ({
   ...(headers["if-match"] === undefined ? {} : { expectedVersion: headers["if-match"] }),
   ...(headers["idempotency-key"] === undefined
     ? {}
-    : { commandId: headers["idempotency-key"], correlationId: headers["idempotency-key"] })
+    : { commandId: commandIdOf(operation, headers["idempotency-key"]), correlationId: headers["idempotency-key"] })
 })

@@ -161,7 +161,13 @@ export const layer = (options: ReadOptions = {}) => {
                       ? storeError(error)
                       : Effect.fail(new InvalidContinuation({ message: error.message })),
                   ReadModelUnavailable: storeError,
-                  ReadModelFailure: storeError
+                  // The only input of a paged read the store can refuse is the client's continuation token.
+                  ReadModelFailure: (error) =>
+                    after === undefined
+                      ? storeError(error)
+                      : Effect.fail(
+                          new InvalidContinuation({ message: "The continuation token is not one this list gave out" })
+                        )
                 })
               )
             const users: Array<UserDocument> = []

@@ -366,4 +366,6 @@ const main = Effect.gen(function* () {
   }).pipe(Effect.provide(UsersServer.layer({ port, host: "127.0.0.1" }).pipe(Layer.provideMerge(stores))))
 }).pipe(Effect.scoped, Effect.andThen(Console.log("Stopped the API, the projector and the stand-ins.")))
 
+// A closed terminal (SIGHUP) stops the demo like Ctrl-C, so its Azurite and projector children stop too.
+process.once("SIGHUP", () => process.kill(process.pid, "SIGINT"))
 NodeRuntime.runMain(main)
