@@ -15,7 +15,7 @@ import {
 import { TableEventStore, TableStorageConfig } from "@eventable/table-storage"
 import { Effect, Layer, Option, Schedule } from "effect"
 import * as FaultProxy from "./FaultProxy.ts"
-import { connectionString, freshTable } from "./fixtures.ts"
+import { connectionString, freshTable, rawTable } from "./fixtures.ts"
 
 const category = "order"
 const tenant = "acme"
@@ -251,5 +251,51 @@ describe("Consumer across processes on Azurite", () => {
           assert.strictEqual(stored.epoch, 1, "never lost and re-acquired its lease")
         }).pipe(Effect.scoped, Effect.provide(Layer.provideMerge(viaProxy, Layer.empty)))
       })
+  )
+
+  it.live(
+    "given feed rows deleted from the table (first, middle, last), when a consumer reaches them, then each partition halts at the missing position instead of waiting",
+    () =>
+      Effect.gen(function* () {
+        const table = freshTable("consumerholes")
+        const holes = { first: 1, middle: 3, last: 6 } as const
+        yield* Effect.gen(function* () {
+          const store = yield* EventStore
+          for (const name of Object.keys(holes)) {
+            const streamId = yield* Effect.orDie(StreamId.make({ tenant: name, category, id: "o-1" }))
+            for (let i = 0; i < 6; i++) {
+              const metadata = yield* EventMetadata.make()
+              yield* Effect.orDie(
+                store.append(streamId, [{ type: "Placed", data: "{}", metadata }], ExpectedVersion.any)
+              )
+            }
+          }
+          const raw = rawTable(table)
+          for (const [name, position] of Object.entries(holes)) {
+            yield* Effect.promise(() =>
+              raw.deleteEntity(`${name}|${category}|0000`, `f|${String(position).padStart(16, "0")}`)
+            )
+          }
+          const running = yield* Consumer.start(
+            {
+              group: "g",
+              category,
+              batchSize: 10,
+              balanceInterval: "50 millis",
+              minIdlePoll: "5 millis",
+              maxIdlePoll: "20 millis"
+            },
+            () => Effect.void
+          )
+          for (const [name, position] of Object.entries(holes)) {
+            const failed = yield* Effect.flip(
+              running.awaitPosition(Partition.make(name, category, 0), 6).pipe(Effect.timeout("20 seconds"))
+            )
+            assert.strictEqual(failed._tag, "PartitionHalted", name)
+            assert.strictEqual(failed._tag === "PartitionHalted" ? failed.position : -1, position, name)
+          }
+        }).pipe(Effect.scoped, Effect.provide(storage(table, 1)))
+      }),
+    30_000
   )
 })

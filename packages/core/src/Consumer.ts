@@ -358,13 +358,30 @@ const engine = <E, R>(
             Effect.tap(() => setCheckpoint(key, position))
           )
 
-        /** Reads the next page after the checkpoint; waits with the idle backoff while it is empty. */
+        /**
+         * Reads the next page after the checkpoint; waits with the idle backoff while it is empty.
+         * Never waits on damage: a read that reports missing or corrupt data fails (the caller halts
+         * the partition), and an empty page while the partition's head, as last read, is past the
+         * checkpoint means rows are missing (positions are only ever assigned to rows written in the
+         * same transaction as the head), so it fails with `FeedGap` instead of idling.
+         */
         const poll = (after: number, limit: number) =>
           retryStore(feed.read(partition, after, limit)).pipe(
             Effect.catchTag("CorruptEvent", (error) =>
-              // Narrow a corrupt page down to the first event, so the events before the damage go on.
-              limit > 1 ? retryStore(feed.read(partition, after, 1)) : Effect.fail(error)
+              // Narrow a corrupt page down to the first event, so the events before the damage go on;
+              // if that first event is missing too, the damage is right after the checkpoint.
+              limit > 1
+                ? Effect.flatMap(retryStore(feed.read(partition, after, 1)), (events) =>
+                    events.length > 0 ? Effect.succeed(events) : Effect.fail(error)
+                  )
+                : Effect.fail(error)
             ),
+            Effect.flatMap((events) => {
+              const head = heads.get(key) ?? 0
+              return events.length === 0 && head > after
+                ? Effect.fail(new FeedGap({ partition, expected: after + 1, found: head }))
+                : Effect.succeed(events)
+            }),
             Effect.repeat({ schedule: idle, until: (events) => events.length > 0 })
           )
 
@@ -411,7 +428,7 @@ const engine = <E, R>(
           const recovering = after < recoverUntil || lease.attempts > 0
           const read = yield* Effect.result(poll(after, recovering ? 1 : options.batchSize))
           if (read._tag === "Failure") {
-            const error: ReadError = read.failure
+            const error: ReadError | FeedGap = read.failure
             yield* halt(after + 1, lease.attempts, describe(error), error)
             return false
           }

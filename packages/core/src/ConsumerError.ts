@@ -8,7 +8,8 @@ import * as Partition from "./Partition.ts"
 
 /**
  * The feed skipped a position: after position `expected - 1` it returned
- * `found`. The contract says positions have no gaps, so this is damage; the
+ * `found` (or, when the page came back empty, `found` is the partition's head,
+ * which says rows up to it exist). The contract says positions have no gaps, so this is damage; the
  * consumer never waits for the missing event silently, it halts the partition.
  *
  * @since 0.1.0
