@@ -52,7 +52,13 @@ import { type ConsumerOptions, InvalidConsumerOptions, type Resolved, resolve } 
 import { type DeadLetter, DeadLetterStore, type DeadLetterStoreError, truncateError } from "./DeadLetterStore.ts"
 import type { EventCodec } from "./EventCodec.ts"
 import { EventFeed } from "./EventFeed.ts"
-import type { CorruptEvent, ReadError } from "./EventStoreError.ts"
+import {
+  type CorruptEvent,
+  InvalidArgument,
+  type ReadError,
+  type StoreFailure,
+  type StoreUnavailable
+} from "./EventStoreError.ts"
 import type { Lease } from "./Lease.ts"
 import { LeaseLost, LeaseStore, type LeaseStoreError } from "./LeaseStore.ts"
 import * as Partition from "./Partition.ts"
@@ -104,12 +110,15 @@ export interface Running {
    * `position`, whoever holds it: signalled in-process by this instance's
    * checkpoints, and polled from the lease store for partitions other
    * instances hold. Fails with `PartitionHalted` if this instance halted the
-   * partition before it got there.
+   * partition before it got there, and at once with `InvalidArgument` when
+   * `position` is not a non-negative integer or the partition is not one this
+   * consumer reads (another category, a tenant outside `tenants`, a partition
+   * that does not exist in the feed).
    */
   readonly awaitPosition: (
     partition: Partition.Partition,
     position: number
-  ) => Effect.Effect<void, PartitionHalted | LeaseStoreError>
+  ) => Effect.Effect<void, PartitionHalted | InvalidArgument | LeaseStoreError | StoreUnavailable | StoreFailure>
 }
 
 const groupAttr = "eventable.consumer.group"
@@ -641,10 +650,35 @@ const engine = <E, R>(
       owned: Effect.sync(() => [...held.values()]),
       halted: Effect.map(SubscriptionRef.get(progress), (p) => [...p.halted.values()]),
       awaitPosition: (partition, position) =>
-        Effect.raceFirst(
-          awaitLocal(Partition.key(partition), position),
-          awaitCheckpoint(group, partition, position, Schedule.spaced(Duration.millis(options.minIdlePollMillis))).pipe(
-            Effect.provideService(LeaseStore, leases)
+        Effect.gen(function* () {
+          yield* checkPosition("Running.awaitPosition", position)
+          const refuse = (reason: string) =>
+            Effect.fail(
+              new InvalidArgument({
+                operation: "Running.awaitPosition",
+                argument: "partition",
+                value: Partition.format(partition),
+                reason
+              })
+            )
+          if (!wanted(partition)) return yield* refuse(`not read by this consumer (category ${options.category})`)
+          if (!known.has(Partition.key(partition))) {
+            const exists = (yield* feed.partitions({ tenant: partition.tenant, category: partition.category })).some(
+              (p) => Partition.key(p) === Partition.key(partition)
+            )
+            if (!exists) return yield* refuse("no such partition in the feed")
+          }
+        }).pipe(
+          Effect.andThen(
+            Effect.raceFirst(
+              awaitLocal(Partition.key(partition), position),
+              awaitCheckpoint(
+                group,
+                partition,
+                position,
+                Schedule.spaced(Duration.millis(options.minIdlePollMillis))
+              ).pipe(Effect.provideService(LeaseStore, leases))
+            )
           )
         )
     } satisfies Running
@@ -733,9 +767,24 @@ const validate = (options: ConsumerOptions) =>
     )
   )
 
+const checkPosition = (operation: string, position: number) =>
+  Number.isSafeInteger(position) && position >= 0
+    ? Effect.void
+    : Effect.fail(
+        new InvalidArgument({
+          operation,
+          argument: "position",
+          value: String(position),
+          reason: "not a non-negative integer"
+        })
+      )
+
 /**
  * Completes once the group's stored checkpoint of `partition` is at or past
  * `position`, polling the lease store on `schedule` (default every 50 ms).
+ * Fails at once with `InvalidArgument` when `position` is not a non-negative
+ * integer. A lease that does not exist yet (no consumer of the group has
+ * started) is waited for: bound the wait with `Effect.timeout`.
  * Works across processes; within the process running the consumer, prefer
  * {@link Running.awaitPosition}, which is signalled.
  *
@@ -746,8 +795,9 @@ export const awaitCheckpoint = (
   partition: Partition.Partition,
   position: number,
   schedule: Schedule.Schedule<unknown, unknown> = Schedule.spaced("50 millis")
-): Effect.Effect<void, LeaseStoreError, LeaseStore> =>
+): Effect.Effect<void, InvalidArgument | LeaseStoreError, LeaseStore> =>
   Effect.gen(function* () {
+    yield* checkPosition("Consumer.awaitCheckpoint", position)
     const leases = yield* LeaseStore
     yield* leases.get(group, partition).pipe(
       Effect.map((lease) => Option.isSome(lease) && lease.value.checkpoint >= position),
