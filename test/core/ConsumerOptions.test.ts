@@ -28,6 +28,10 @@ describe("ConsumerOptions", () => {
     ["NaN batch size", { ...base, batchSize: Number.NaN }, "batchSize"],
     ["empty group", { ...base, group: "" }, "group"],
     ["empty category", { ...base, category: "" }, "category"],
+    ["category with a control character", { ...base, category: "a\u0000" }, "category"],
+    ["tenant with a control character", { ...base, tenants: ["a\u0000"] }, "tenants"],
+    ["empty tenant", { ...base, tenants: [""] }, "tenants"],
+    ["empty tenant list", { ...base, tenants: [] }, "tenants"],
     ["min poll above max", { ...base, minIdlePoll: "2 seconds", maxIdlePoll: "1 second" }, "minIdlePoll"],
     [
       "TTL shorter than the renew interval",

@@ -28,6 +28,7 @@
 import { Duration, Effect, Schedule, Schema } from "effect"
 import type { InvalidArgument } from "./EventStoreError.ts"
 import * as Lease from "./Lease.ts"
+import * as StreamId from "./StreamId.ts"
 
 /**
  * What to do with an event whose handling keeps failing (or keeps killing the
@@ -49,7 +50,10 @@ export interface ConsumerOptions {
   readonly group: string
   /** The category whose partitions are consumed. */
   readonly category: string
-  /** Only these tenants; default all tenants, including ones that appear while running. */
+  /**
+   * Only these tenants (each a valid tenant name, the list not empty); default all tenants,
+   * including ones that appear while running.
+   */
   readonly tenants?: ReadonlyArray<string>
   /** This instance's id in the leases; default a random UUID. Must be unique per running instance. */
   readonly owner?: string
@@ -144,7 +148,6 @@ export const defaults = {
   ) as Schedule.Schedule<unknown, unknown>
 } as const
 
-const NonEmpty = Schema.String.check(Schema.isNonEmpty())
 const Count = (max: number) =>
   Schema.Number.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1), Schema.isLessThanOrEqualTo(max))
 
@@ -203,9 +206,17 @@ export const resolve = (options: ConsumerOptions): Effect.Effect<Resolved, Inval
   Effect.gen(function* () {
     const group = yield* check("group", Schema.String, options.group)
     yield* fromInvalidArgument(Lease.validateGroup("consumer", group), "group")
-    const category = yield* check("category", NonEmpty, options.category)
+    const category = yield* check("category", StreamId.Category, options.category)
     const tenants =
-      options.tenants === undefined ? undefined : yield* check("tenants", Schema.Array(NonEmpty), options.tenants)
+      options.tenants === undefined
+        ? undefined
+        : yield* check("tenants", Schema.Array(StreamId.Tenant), options.tenants)
+    yield* relation(
+      tenants === undefined || tenants.length > 0,
+      "tenants",
+      "[]",
+      "an empty list reads nothing; leave the option out to read every tenant"
+    )
     const owner =
       options.owner === undefined ? crypto.randomUUID() : yield* check("owner", Schema.String, options.owner)
     yield* fromInvalidArgument(Lease.validateOwner("consumer", owner), "owner")
