@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Consumer, Partition } from "@eventable/core"
+import { Consumer, LeaseStore, Partition, StoreUnavailable } from "@eventable/core"
 import { Effect, Schedule } from "effect"
 import { append, category, fast, makeWorld, partition0, tenant } from "./ConsumerFixtures.ts"
 
@@ -38,5 +38,37 @@ describe("Consumer awaits", () => {
           }
         }).pipe(Effect.scoped, Effect.provide(world.layer))
       })
+  )
+})
+
+describe("Consumer owned", () => {
+  it.live(
+    "given the lease store hangs longer than the lease TTL, when the owner gives its lease up, then owned stops listing the partition at once, even while the hung write is still in flight",
+    () =>
+      Effect.gen(function* () {
+        const world = yield* makeWorld()
+        let outage = false
+        const hanging = LeaseStore.of({
+          ...world.leases,
+          renew: (lease) =>
+            outage
+              ? Effect.andThen(
+                  Effect.sleep("3 seconds"),
+                  Effect.fail(new StoreUnavailable({ operation: "renew", reason: "outage" }))
+                )
+              : world.leases.renew(lease)
+        })
+        yield* Effect.gen(function* () {
+          yield* append("o-1", 1)
+          const running = yield* Consumer.start({ group: "g", category, ...fast }, () => Effect.void)
+          yield* running.awaitPosition(partition0, 1)
+          assert.strictEqual((yield* running.owned).length, 1)
+          outage = true
+          // TTL 600 ms minus the 150 ms margin: the owner must have given up well within 1.5 s.
+          yield* Effect.sleep("1500 millis")
+          assert.deepStrictEqual(yield* running.owned, [])
+        }).pipe(Effect.scoped, Effect.provideService(LeaseStore, hanging), Effect.provide(world.layer))
+      }),
+    15_000
   )
 })

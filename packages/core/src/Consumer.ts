@@ -201,6 +201,9 @@ const engine = <E, R>(
     const { group, owner } = options
     const progress = yield* SubscriptionRef.make<Progress>({ checkpoints: new Map(), halted: new Map() })
     const held = new Map<string, Partition.Partition>()
+    // Partitions whose lease this instance lost or gave up while the worker is still winding down
+    // (a store call in flight during an outage can take long): no longer reported as owned.
+    const revokedKeys = new Set<string>()
     const workers = new Set<Fiber.Fiber<void>>()
     const known = new Set<string>()
     const heads = new Map<string, number>()
@@ -231,7 +234,7 @@ const engine = <E, R>(
         checkpoints: new Map(p.checkpoints).set(key, position)
       }))
     const owned = Metric.withAttributes(ownedGauge, { [groupAttr]: group })
-    const reportOwned = Effect.suspend(() => Metric.update(owned, held.size))
+    const reportOwned = Effect.suspend(() => Metric.update(owned, held.size - revokedKeys.size))
     const updateLag = (partition: Partition.Partition, checkpoint: number) => {
       const key = Partition.key(partition)
       const head = Math.max(heads.get(key) ?? 0, checkpoint)
@@ -264,7 +267,9 @@ const engine = <E, R>(
           Effect.suspend(() => {
             if (lost !== undefined) return Effect.void
             lost = error
+            revokedKeys.add(key)
             return Effect.logWarning("lease lost; partition stopped", { reason: error.reason }).pipe(
+              Effect.andThen(reportOwned),
               Effect.andThen(Deferred.succeed(stopped, undefined))
             )
           })
@@ -539,6 +544,7 @@ const engine = <E, R>(
         Effect.ensuring(
           Effect.suspend(() => {
             held.delete(Partition.key(acquired.partition))
+            revokedKeys.delete(Partition.key(acquired.partition))
             return reportOwned
           })
         )
@@ -647,7 +653,7 @@ const engine = <E, R>(
 
     return {
       owner,
-      owned: Effect.sync(() => [...held.values()]),
+      owned: Effect.sync(() => [...held].filter(([key]) => !revokedKeys.has(key)).map(([, partition]) => partition)),
       halted: Effect.map(SubscriptionRef.get(progress), (p) => [...p.halted.values()]),
       awaitPosition: (partition, position) =>
         Effect.gen(function* () {
