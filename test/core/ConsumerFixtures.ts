@@ -12,6 +12,7 @@ import {
   InMemoryLeaseStore,
   LeaseStore,
   Partition,
+  StoreFailure,
   StreamId
 } from "@eventable/core"
 import { Context, Effect, Layer } from "effect"
@@ -103,3 +104,30 @@ export const faultyFeed =
         Effect.suspend(() => fault(++calls, partition, after, limit, inner) ?? inner.read(partition, after, limit))
     })
   }
+
+/**
+ * A lease store that stands in for a process crash: after `crash()` no lease write of this
+ * instance lands any more (each fails with StoreFailure), so closing its scope writes nothing,
+ * as if the process had died; `revive()` before the next instance starts.
+ */
+export const crashable = (leases: LeaseStore["Service"]) => {
+  let dead = false
+  const gone = (operation: string) => Effect.fail(new StoreFailure({ operation, reason: "the process crashed" }))
+  const store = LeaseStore.of({
+    ...leases,
+    acquire: (lease, owner) => (dead ? gone("acquire") : leases.acquire(lease, owner)),
+    renew: (lease) => (dead ? gone("renew") : leases.renew(lease)),
+    checkpoint: (lease, position, attempts) =>
+      dead ? gone("checkpoint") : leases.checkpoint(lease, position, attempts),
+    release: (lease) => (dead ? gone("release") : leases.release(lease))
+  })
+  return {
+    store,
+    crash: () => {
+      dead = true
+    },
+    revive: () => {
+      dead = false
+    }
+  }
+}

@@ -246,7 +246,7 @@ const engine = <E, R>(
     }
 
     /** Works on one partition while this instance holds its lease. */
-    const work = (acquired: Lease, acquiredAt: number) =>
+    const work = (acquired: Lease, acquiredAt: number, stolen: boolean) =>
       Effect.gen(function* () {
         const partition = acquired.partition
         const key = Partition.key(partition)
@@ -425,21 +425,42 @@ const engine = <E, R>(
             const letter: DeadLetter = { group, event, error: truncateError(reason), attempts, parkedAt: yield* now }
             yield* retryStore(deadLetters.value.park(letter))
             yield* Effect.logWarning("event parked", { position: event.position, attempts, error: reason })
-            yield* checkpoint(event.position, 0)
+            yield* advance(event.position)
             return true
           })
 
-        // After a crash (attempts > 0) events are delivered one by one up to
-        // where the interrupted batch could have reached, each attempt counted
-        // in the lease before it is made: an event that kills the process
-        // reaches the poison policy after `maxAttempts` deliveries.
-        const recoverUntil = acquired.attempts > 0 ? acquired.checkpoint + options.batchSize : 0
-        let firstDelivery = true
+        // Every delivery is counted in the lease before it is made (`arm`: attempts := crashes + 1
+        // at the checkpoint) and uncounted when it ends: a success moves the checkpoint (the store
+        // resets attempts), a graceful stop writes the count back before releasing. So the stored
+        // attempts are the crashed deliveries of the events after the checkpoint, plus one while a
+        // delivery is in flight. A lease stolen from a live owner (balancing) holds that owner's
+        // in-flight count, which is not a crash: it is taken off.
+        const crashedBefore = stolen ? Math.max(0, acquired.attempts - 1) : acquired.attempts
+        // After a crash, events are delivered one by one up to where the crashed batch could have
+        // reached, the crash count carried from one to the next (the crash may have been on any of
+        // them): the event that kills the process reaches the poison policy after `maxAttempts`
+        // deliveries in all.
+        let crashes = crashedBefore
+        const recoverUntil = crashedBefore > 0 ? acquired.checkpoint + options.batchSize : 0
+        let armed = false
+        const base = () => (lease.checkpoint < recoverUntil ? crashes : 0)
+        const arm = Effect.suspend(() =>
+          armed
+            ? Effect.void
+            : Effect.map(checkpoint(lease.checkpoint, base() + 1), () => {
+                armed = true
+              })
+        )
+        function advance(position: number) {
+          return Effect.map(checkpoint(position, 0), () => {
+            armed = false
+          })
+        }
 
         /** One step: poll, deliver, checkpoint. False when the partition halts. */
         const step: Effect.Effect<boolean, LeaseLost | LeaseStoreError | E, R> = Effect.gen(function* () {
           const after = lease.checkpoint
-          const recovering = after < recoverUntil || lease.attempts > 0
+          const recovering = after < recoverUntil
           const read = yield* Effect.result(poll(after, recovering ? 1 : options.batchSize))
           if (read._tag === "Failure") {
             const error: ReadError | FeedGap = read.failure
@@ -456,20 +477,19 @@ const engine = <E, R>(
           }
           const last = events[events.length - 1]!
           heads.set(key, Math.max(heads.get(key) ?? 0, last.position))
-          if (recovering && lease.attempts >= options.maxAttempts) {
+          if (recovering && crashes >= options.maxAttempts) {
+            const blamed = crashes
+            // The count is spent on this event; the ones after it start from none.
+            crashes = 0
             return yield* poison(
               events[0]!,
-              lease.attempts,
-              `delivery attempted ${lease.attempts} times without completing (the process stopped each time)`
+              blamed,
+              `delivery attempted ${blamed} times without completing (the process stopped each time)`
             )
           }
           return yield* permits.withPermit(
             Effect.gen(function* () {
-              if (recovering || firstDelivery) {
-                // Count this delivery in the lease before making it.
-                yield* checkpoint(after, lease.attempts + 1)
-                firstDelivery = false
-              }
+              yield* arm
               const batch = batchOf(group, partition, events)
               const delivered = yield* Effect.result(
                 attempt(batch).pipe(
@@ -490,17 +510,18 @@ const engine = <E, R>(
               )
               if (delivered._tag === "Success") {
                 yield* Metric.update(handled, events.length)
-                yield* checkpoint(last.position, 0)
+                yield* advance(last.position)
                 return true
               }
               // Retries ran out: find the poison event by delivering one event at a time.
               for (const event of events) {
                 if (event.position <= lease.checkpoint) continue
+                yield* arm
                 const single = yield* Effect.result(attempt(batchOf(group, partition, [event])))
                 if (single._tag === "Success") {
                   yield* Metric.update(handled, 1)
-                  yield* checkpoint(event.position, 0)
-                } else if (!(yield* poison(event, lease.attempts + 1, single.failure))) {
+                  yield* advance(event.position)
+                } else if (!(yield* poison(event, lease.attempts, single.failure))) {
                   return false
                 }
               }
@@ -530,7 +551,13 @@ const engine = <E, R>(
               yield* Fiber.interrupt(renewer)
               yield* Fiber.interrupt(guardian)
               if (lost === undefined) {
-                // Graceful: hand the partition over at once. Release writes only the owner.
+                // Graceful: a delivery interrupted here did not crash, so its count is taken back
+                // before the partition is handed over. Release writes only the owner.
+                if (armed) {
+                  yield* write((l) => leases.checkpoint(l, l.checkpoint, base())).pipe(
+                    Effect.catch((error) => Effect.logWarning("attempt count not restored", { error: error.message }))
+                  )
+                }
                 yield* writes.withPermit(Effect.suspend(() => leases.release(lease))).pipe(
                   Effect.tap(() => Effect.logInfo("lease released")),
                   Effect.catch((error) => Effect.logWarning("lease release failed", { error: error.message }))
@@ -551,7 +578,7 @@ const engine = <E, R>(
       )
 
     // Uninterruptible: an acquire that was sent always ends with a worker that will release it.
-    const tryAcquire = (lease: Lease) =>
+    const tryAcquire = (lease: Lease, stolen = false) =>
       Effect.uninterruptible(
         Effect.gen(function* () {
           const key = Partition.key(lease.partition)
@@ -566,7 +593,9 @@ const engine = <E, R>(
           }
           held.set(key, lease.partition)
           yield* reportOwned
-          const fiber = yield* Effect.forkIn(work(acquired.success, startedAt), workerScope, { startImmediately: true })
+          const fiber = yield* Effect.forkIn(work(acquired.success, startedAt, stolen), workerScope, {
+            startImmediately: true
+          })
           workers.add(fiber)
           fiber.addObserver(() => workers.delete(fiber))
         })
@@ -601,14 +630,14 @@ const engine = <E, R>(
         now: time,
         ttlMillis: ttl
       })
-      yield* Effect.forEach(plan.take, tryAcquire, { concurrency: 8, discard: true })
+      yield* Effect.forEach(plan.take, (lease) => tryAcquire(lease), { concurrency: 8, discard: true })
       if (plan.steal !== undefined) {
         yield* Effect.logInfo("stealing a lease", {
           partition: Partition.format(plan.steal.partition),
           from: plan.steal.owner,
           fairShare: plan.fairShare
         })
-        yield* tryAcquire(plan.steal)
+        yield* tryAcquire(plan.steal, true)
       }
       // Heads for the lag metric, read after the leases so they never delay a takeover.
       yield* Effect.forEach(
