@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import {
   Consumer,
+  DeadLetterStore,
   EventFeed,
   EventMetadata,
   EventStore,
@@ -297,5 +298,45 @@ describe("Consumer across processes on Azurite", () => {
         }).pipe(Effect.scoped, Effect.provide(storage(table, 1)))
       }),
     30_000
+  )
+
+  it.live(
+    "given an event that SIGKILLs every process it reaches, when processes are started again and again, then it is delivered exactly maxAttempts times and parked",
+    () =>
+      Effect.gen(function* () {
+        const table = freshTable("consumerkiller")
+        const partition = Partition.make(tenant, category, 0)
+        yield* Effect.gen(function* () {
+          for (let i = 0; i < 6; i++) yield* appendOne("o-1")
+          const env = {
+            TABLE: table,
+            GROUP: "g",
+            TTL: "800",
+            DELAY: "1",
+            KILL_AT: "3",
+            MAX_ATTEMPTS: "3",
+            POISON: "park"
+          }
+          let deliveriesOf3 = 0
+          for (let run = 0; run < 8; run++) {
+            const child = yield* consumerProcess({ ...env, OWNER: `p${run}` })
+            const done = yield* Effect.raceFirst(
+              Effect.as(exited(child), false),
+              Effect.as(Consumer.awaitCheckpoint("g", partition, 6).pipe(Effect.orDie), true)
+            ).pipe(Effect.timeout("30 seconds"), Effect.orDie)
+            deliveriesOf3 += batches(child).filter((b) => b.first <= 3 && b.last >= 3).length
+            child.process.kill("SIGKILL")
+            yield* exited(child)
+            if (done) break
+          }
+          assert.strictEqual(deliveriesOf3, 3)
+          const letters = yield* Effect.orDie(Effect.flatMap(DeadLetterStore, (store) => store.list("g")))
+          assert.deepStrictEqual(
+            letters.map((l) => [l.event.position, l.attempts]),
+            [[3, 3]]
+          )
+        }).pipe(Effect.scoped, Effect.provide(storage(table, 1)))
+      }),
+    60_000
   )
 })

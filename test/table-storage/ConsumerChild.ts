@@ -1,5 +1,7 @@
 // A consumer in its own process, for the multi-process tests in Consumer.test.ts.
-// Environment: CONNECTION, TABLE, GROUP, OWNER, CATEGORY, DELAY (ms per batch), TTL (ms).
+// Environment: CONNECTION, TABLE, GROUP, OWNER, CATEGORY, DELAY (ms per batch), TTL (ms); optional
+// KILL_AT (a position: the process SIGKILLs itself when a batch holding it arrives), MAX_ATTEMPTS,
+// POISON.
 // Prints one line per fact, for the parent to parse:
 //   B <shard> <first> <last>              a batch reached the handler
 //   E <shard> <position> <stream> <version>  an event was handled
@@ -26,12 +28,18 @@ const program = Effect.gen(function* () {
       safetyMargin: ttl / 4,
       balanceInterval: 100,
       minIdlePoll: 5,
-      maxIdlePoll: 50
+      maxIdlePoll: 50,
+      ...(env("MAX_ATTEMPTS") === "" ? {} : { maxAttempts: Number(env("MAX_ATTEMPTS")) }),
+      ...(env("POISON") === "park" ? { poison: "park" as const } : {})
     },
     (batch) =>
       Effect.gen(function* () {
         const shard = batch.partition.shard
         yield* out(`B ${shard} ${batch.first} ${batch.last}`)
+        if (batch.events.some((e) => String(e.position) === env("KILL_AT"))) {
+          yield* Effect.sync(() => process.kill(process.pid, "SIGKILL"))
+          yield* Effect.never
+        }
         yield* Effect.sleep(Number(env("DELAY")))
         for (const e of batch.events) yield* out(`E ${shard} ${e.position} ${e.streamId.id} ${e.version}`)
       })
