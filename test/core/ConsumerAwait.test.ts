@@ -72,3 +72,31 @@ describe("Consumer owned", () => {
     15_000
   )
 })
+
+describe("Consumer halted", () => {
+  it.live(
+    "given an instance that halted every partition, when another instance takes one of them over, then the first no longer lists it as halted",
+    () =>
+      Effect.gen(function* () {
+        const world = yield* makeWorld(2)
+        yield* Effect.gen(function* () {
+          for (const id of ["o-1", "o-2", "o-3", "o-4", "o-5", "o-6"]) yield* append(id, 1)
+          const options = { group: "g", category, retry: Schedule.recurs(0), ...fast }
+          const failing = () => Effect.fail("boom")
+          const a = yield* Consumer.start({ ...options, owner: "a" }, failing)
+          yield* Effect.flatMap(a.halted, (h) => Effect.succeed(h.length)).pipe(
+            Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (n) => n === 2 })
+          )
+          const b = yield* Consumer.start({ ...options, owner: "b" }, failing)
+          yield* b.owned.pipe(Effect.repeat({ schedule: Schedule.spaced("10 millis"), until: (o) => o.length === 1 }))
+          // A gives the partition up on its next lease write, within the lease TTL.
+          yield* Effect.sleep("1 second")
+          const ownedByA = (yield* a.owned).map(Partition.key)
+          const haltedByA = (yield* a.halted).map((h) => Partition.key(h.partition))
+          assert.strictEqual(haltedByA.length, 1)
+          assert.deepStrictEqual(haltedByA, ownedByA)
+        }).pipe(Effect.scoped, Effect.provide(world.layer))
+      }),
+    15_000
+  )
+})

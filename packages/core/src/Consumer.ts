@@ -103,7 +103,7 @@ export interface Running {
   readonly owner: string
   /** The partitions this instance holds now. */
   readonly owned: Effect.Effect<ReadonlyArray<Partition.Partition>>
-  /** The partitions this instance halted, with why. */
+  /** The partitions this instance halted and still holds, with why. */
   readonly halted: Effect.Effect<ReadonlyArray<PartitionHalted>>
   /**
    * Completes once the group's checkpoint of `partition` is at or past
@@ -270,6 +270,14 @@ const engine = <E, R>(
             revokedKeys.add(key)
             return Effect.logWarning("lease lost; partition stopped", { reason: error.reason }).pipe(
               Effect.andThen(reportOwned),
+              // `halted` lists only partitions this instance still holds.
+              Effect.andThen(
+                SubscriptionRef.update(progress, (p) => {
+                  const halted = new Map(p.halted)
+                  halted.delete(key)
+                  return { ...p, halted }
+                })
+              ),
               Effect.andThen(Deferred.succeed(stopped, undefined))
             )
           })
