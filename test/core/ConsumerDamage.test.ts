@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Consumer, CorruptEvent, type EventFeed } from "@eventable/core"
+import { Consumer, CorruptEvent, CorruptPartition, type EventFeed, Partition } from "@eventable/core"
 import { Effect, Exit } from "effect"
 import { append, category, fast, faultyFeed, makeWorld, partition0 } from "./ConsumerFixtures.ts"
 
@@ -42,4 +42,32 @@ describe("Consumer on a damaged feed", () => {
         })
     )
   }
+
+  it.live(
+    "given a store that reports the partition corrupt at position 3, when the consumer reads, then it handles 1 and 2 and halts at 3",
+    () =>
+      Effect.gen(function* () {
+        const world = yield* makeWorld(
+          1,
+          faultyFeed((_call, partition, after, limit) =>
+            after < 3 && after + limit >= 3
+              ? Effect.fail(
+                  new CorruptPartition({ partition: Partition.format(partition), position: 3, reason: "row missing" })
+                )
+              : undefined
+          )
+        )
+        yield* Effect.gen(function* () {
+          yield* append("o-1", 6)
+          const handled: Array<number> = []
+          const running = yield* Consumer.start({ group: "g", category, batchSize: 10, ...fast }, (batch) =>
+            Effect.sync(() => handled.push(...batch.events.map((e) => e.position)))
+          )
+          const failed = yield* Effect.flip(running.awaitPosition(partition0, 6).pipe(Effect.timeout("5 seconds")))
+          assert.strictEqual(failed._tag, "PartitionHalted")
+          assert.strictEqual(failed._tag === "PartitionHalted" ? failed.position : -1, 3)
+          assert.deepStrictEqual(handled, [1, 2])
+        }).pipe(Effect.scoped, Effect.provide(world.layer))
+      })
+  )
 })

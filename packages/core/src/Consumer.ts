@@ -398,6 +398,15 @@ const engine = <E, R>(
                   )
                 : Effect.fail(error)
             ),
+            Effect.catchTag("CorruptPartition", (error) =>
+              // The store names the missing position: read the events before it, so they go on.
+              error.position > after + 1
+                ? Effect.flatMap(
+                    retryStore(feed.read(partition, after, Math.min(limit, error.position - after - 1))),
+                    (events) => (events.length > 0 ? Effect.succeed(events) : Effect.fail(error))
+                  )
+                : Effect.fail(error)
+            ),
             Effect.flatMap((events) => {
               const head = heads.get(key) ?? 0
               return events.length === 0 && head > after
