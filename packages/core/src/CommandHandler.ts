@@ -738,6 +738,15 @@ export const make = <Command, Event, State, DomainError>(options: {
             )
     )
 
+  /**
+   * Frees the stream for the next command, if `lane` still holds it: once a lane is freed, a new
+   * command may open another lane for the stream, which an old lane's late clean-up must never
+   * delete (two lanes would then decide on one stream side by side).
+   */
+  const release = (shared: Shared, key: string, lane: Lane) => {
+    if (shared.lanes.get(key) === lane) shared.lanes.delete(key)
+  }
+
   const drain = (
     store: EventStore["Service"],
     shared: Shared,
@@ -748,7 +757,7 @@ export const make = <Command, Event, State, DomainError>(options: {
     Effect.suspend(() => {
       const batch = lane.queue.splice(0, maxBatch)
       if (batch.length === 0) {
-        shared.lanes.delete(key)
+        release(shared, key, lane)
         return Effect.void
       }
       return Effect.andThen(
@@ -766,7 +775,7 @@ export const make = <Command, Event, State, DomainError>(options: {
   ) =>
     Effect.suspend(() => {
       if (lane.queue.length === 0) {
-        shared.lanes.delete(key)
+        release(shared, key, lane)
         return Effect.void
       }
       return Effect.asVoid(
@@ -774,7 +783,7 @@ export const make = <Command, Event, State, DomainError>(options: {
           drain(store, shared, key, streamId, lane).pipe(
             Effect.onExit(() =>
               Effect.sync(() => {
-                shared.lanes.delete(key)
+                release(shared, key, lane)
                 for (const pending of lane.queue.splice(0)) Deferred.doneUnsafe(pending.deferred, Exit.interrupt())
               })
             )
