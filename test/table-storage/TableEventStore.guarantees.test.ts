@@ -379,6 +379,54 @@ describe("TableEventStore guarantees on Azurite", () => {
           assert.strictEqual(FaultProxy.transactions(proxy).length - before, 2)
         })
     )
+    it.live(
+      "given a shared batch whose answer is lost after another writer committed one of its appends, then the other append is still written",
+      () =>
+        Effect.gen(function* () {
+          const proxy = yield* FaultProxy.make
+          const { store: here } = yield* throughProxy(proxy)
+          const { store: there } = yield* instance()
+          const owner = tenant()
+          const [s, t, u] = yield* Effect.all([streamIn(owner, "s"), streamIn(owner, "t"), streamIn(owner, "u")])
+          yield* here.append(yield* streamIn(owner, "warm"), yield* events(1), ExpectedVersion.noStream)
+          // The same append to s, with the same event id, as a re-run of one command on another instance sends it.
+          const sEvents = yield* events(1)
+          const tEvents = yield* events(1, 1)
+
+          // u's transaction is held, so s and t queue and share the next one; its answer is lost.
+          proxy.inject({ _tag: "Delay", millis: 400 })
+          proxy.inject({ _tag: "LoseAnswer" })
+          const held = yield* Effect.forkChild(here.append(u, yield* events(1, 2), ExpectedVersion.noStream), {
+            startImmediately: true
+          })
+          yield* Effect.sleep("50 millis")
+          const sHere = yield* Effect.forkChild(here.append(s, sEvents, ExpectedVersion.noStream), {
+            startImmediately: true
+          })
+          const tHere = yield* Effect.forkChild(here.append(t, tEvents, ExpectedVersion.noStream), {
+            startImmediately: true
+          })
+          // Meanwhile the other instance commits s first: the shared transaction fails on s's header.
+          yield* there.append(s, sEvents, ExpectedVersion.noStream)
+          yield* Fiber.join(held)
+          const sResult = yield* Fiber.join(sHere)
+          const tResult = yield* Fiber.join(tHere)
+
+          assert.strictEqual(proxy.faulted(), 2, "the held transaction and the shared one whose answer was lost")
+          assert.strictEqual(sResult.version, 1, "s is the other instance's identical commit: recognised, not doubled")
+          assert.strictEqual(tResult.version, 1)
+          assert.deepStrictEqual(
+            (yield* readAll(there, t)).map((e) => e.metadata.eventId),
+            tEvents.map((e) => e.metadata.eventId),
+            "t was acknowledged, so it is stored"
+          )
+          assert.deepStrictEqual(
+            (yield* readAll(there, s)).map((e) => e.metadata.eventId),
+            sEvents.map((e) => e.metadata.eventId),
+            "s is stored once"
+          )
+        })
+    )
   })
 
   describe("any and streamExists under contention", () => {
