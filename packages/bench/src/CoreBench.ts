@@ -139,6 +139,15 @@ const workload = (settings: Settings) => {
   }
   return commands
 }
+/**
+ * The workload in two phases, run one after the other: every stream opened, then the deposits.
+ * Callers are concurrent fibers (or promise loops), so a command taken earlier may still run later
+ * than one taken after it; a deposit must never depend on an "open" that another caller holds.
+ */
+const phases = (settings: Settings) => {
+  const commands = workload(settings)
+  return [commands.slice(0, settings.streams), commands.slice(settings.streams)] as const
+}
 const expectedBalance = (settings: Settings) => (settings.commandsPerStream * (settings.commandsPerStream - 1)) / 2
 
 /** Runs `work` on `callers` concurrent promise loops pulling from one list. */
@@ -160,21 +169,22 @@ const eventableRound = (settings: Settings, cache: boolean) =>
       codec,
       ...(cache ? {} : { cache: false as const })
     })
-    const commands = workload(settings)
     const started = performance.now()
-    // 64 callers, each taking the next command when its previous one is done, as the Emmett side does.
-    let next = 0
-    const caller: Effect.Effect<void, NotOpen | CommandHandler.CommandError, EventStore> = Effect.suspend(() => {
-      const item = commands[next++]
-      return item === undefined
-        ? Effect.void
-        : Effect.andThen(handler.execute({ tenant: "bench", id: item.id }, item.command), caller)
-    })
-    yield* Effect.forEach(
-      Array.from({ length: settings.callers }, () => caller),
-      (self) => self,
-      { concurrency: "unbounded", discard: true }
-    ).pipe(Effect.provideService(EventStore, store))
+    for (const commands of phases(settings)) {
+      // 64 callers, each taking the next command when its previous one is done, as the Emmett side does.
+      let next = 0
+      const caller: Effect.Effect<void, NotOpen | CommandHandler.CommandError, EventStore> = Effect.suspend(() => {
+        const item = commands[next++]
+        return item === undefined
+          ? Effect.void
+          : Effect.andThen(handler.execute({ tenant: "bench", id: item.id }, item.command), caller)
+      })
+      yield* Effect.forEach(
+        Array.from({ length: settings.callers }, () => caller),
+        (self) => self,
+        { concurrency: "unbounded", discard: true }
+      ).pipe(Effect.provideService(EventStore, store))
+    }
     const elapsed = performance.now() - started
     for (let s = 0; s < settings.streams; s++) {
       const loaded = yield* handler
@@ -190,9 +200,10 @@ const eventableRound = (settings: Settings, cache: boolean) =>
 const emmettRound = (settings: Settings) =>
   Effect.promise(async () => {
     const store = getInMemoryEventStore()
-    const commands = workload(settings)
     const started = performance.now()
-    await callers(settings.callers, commands, ({ command, id }) => emmettHandle(store, id, emmettDecide(command)))
+    for (const commands of phases(settings)) {
+      await callers(settings.callers, commands, ({ command, id }) => emmettHandle(store, id, emmettDecide(command)))
+    }
     const elapsed = performance.now() - started
     for (let s = 0; s < settings.streams; s++) {
       const { state, currentStreamVersion } = await store.aggregateStream<Account, EmmettAccountEvent>(`acc-${s}`, {
