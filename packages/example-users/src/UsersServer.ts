@@ -37,7 +37,7 @@ import * as UserViewsHttp from "./UserViewsHttp.ts"
  * @since 0.1.0
  */
 export interface ServerOptions extends UserViewsHttp.ReadOptions {
-  /** The port (default 0: any free port; read it from `HttpServer`'s address). */
+  /** The port (default 0, which picks a free port; read it from `HttpServer`'s address). */
   readonly port?: number
   /** The interface (default 127.0.0.1). */
   readonly host?: string
